@@ -1,0 +1,191 @@
+# edgemon - GNU make build. Copyright (c) 2026 edgemon authors. SPDX-License-Identifier: MIT
+#
+# User and packager flags (CC, CFLAGS, CPPFLAGS, LDFLAGS, PKG_CONFIG, PREFIX, DESTDIR) are
+# honoured from the command line or the environment; the flags the build needs live in
+# EM_* variables so a command-line CFLAGS= (as OpenWrt passes) never drops them.
+
+VERSION      := 0.1.0
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+DATADIR      ?= $(PREFIX)/share/edgemon
+SYSCONFDIR   ?= /etc
+MANDIR       ?= $(PREFIX)/share/man
+PKG_CONFIG   ?= pkg-config
+INSTALL      ?= install
+CFLAGS       ?= -O2 -g
+STRIP        ?= strip
+
+# Feature switches (yes|no). MINIMAL=yes is the smallest flash build.
+WITH_MQTT      ?= yes
+WITH_REDIS_PUB ?= yes
+WITH_KUBEMQ    ?= yes
+WITH_HTTP      ?= yes
+ifeq ($(MINIMAL),yes)
+WITH_KUBEMQ := no
+WITH_HTTP   := no
+endif
+
+# Sanitizers: make SANITIZE=address,undefined test
+SANITIZE ?=
+
+B := build
+
+# Recursive '=' on purpose: pkg-config runs only when something is compiled, so an
+# install step without the cross PKG_CONFIG never queries the build machine.
+PKGS          = libmodbus hiredis libcjson
+ifneq ($(WITH_KUBEMQ)$(WITH_HTTP),nono)
+PKGS         += libcurl
+endif
+PKG_CFLAGS   ?= $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS     ?= $(shell $(PKG_CONFIG) --libs $(PKGS))
+# paho.mqtt.c ships no .pc file.
+MQTT_LIBS    ?= -lpaho-mqtt3as
+
+WARN = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+       -Wshadow -Wpointer-arith -Wformat-security -Wsign-compare -Wno-missing-field-initializers
+EM_CPPFLAGS = -D_GNU_SOURCE -DEM_VERSION=\"$(VERSION)\" -I. -Iagent -Idrivers -Idrivers/regmap \
+              -Ipublishers
+EM_CFLAGS   = -std=c11 $(WARN) -pthread -MMD -MP
+EM_LDFLAGS  = -pthread
+EM_LIBS     = $(PKG_LIBS) -lm
+
+PUB_SRC :=
+ifeq ($(WITH_MQTT),yes)
+EM_CPPFLAGS += -DWITH_MQTT
+EM_LIBS     += $(MQTT_LIBS)
+PUB_SRC     += $(wildcard publishers/mqtt/*.c)
+endif
+ifeq ($(WITH_REDIS_PUB),yes)
+EM_CPPFLAGS += -DWITH_REDIS_PUB
+PUB_SRC     += $(wildcard publishers/redis/*.c)
+endif
+ifeq ($(WITH_KUBEMQ),yes)
+EM_CPPFLAGS += -DWITH_KUBEMQ
+PUB_SRC     += $(wildcard publishers/kubemq/*.c)
+endif
+ifeq ($(WITH_HTTP),yes)
+EM_CPPFLAGS += -DWITH_HTTP
+PUB_SRC     += $(wildcard publishers/http/*.c)
+endif
+PUB_SRC += $(filter-out $(wildcard publishers/mqtt/*.c publishers/redis/*.c \
+             publishers/kubemq/*.c publishers/http/*.c), $(wildcard publishers/*.c publishers/*/*.c))
+
+ifneq ($(SANITIZE),)
+EM_CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+EM_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+ifeq ($(WERROR),yes)
+EM_CFLAGS += -Werror
+endif
+
+ALL_CFLAGS  = $(EM_CPPFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) $(EM_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(EM_LDFLAGS) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+PROFILES   := $(sort $(wildcard conf/profiles/*.json))
+LIB_SRC    := $(filter-out agent/main.c, $(wildcard agent/*.c)) \
+              $(wildcard drivers/*.c) $(wildcard drivers/regmap/*.c) $(wildcard drivers/pms/*.c) \
+              $(wildcard drivers/mppt/*.c) $(wildcard drivers/inverter/*.c) $(PUB_SRC)
+LIB_OBJ    := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/profiles.o
+MAIN_OBJ   := $(B)/agent/main.o
+SIM_SRC    := $(wildcard tests/sim/*.c)
+SIM_OBJ    := $(SIM_SRC:%.c=$(B)/%.o)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+BENCH_SRC  := $(wildcard tests/bench/*.c)
+BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+
+.PHONY: all test unit check deps demo bench install uninstall clean size valgrind asan fuzz
+
+all: edgemon edgemon-sim
+
+edgemon: $(MAIN_OBJ) $(B)/libedgemon.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJ) $(B)/libedgemon.a $(EM_LIBS) $(LDLIBS)
+
+edgemon-sim: $(SIM_OBJ) $(B)/libedgemon.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(SIM_OBJ) $(B)/libedgemon.a $(EM_LIBS) $(LDLIBS)
+
+$(B)/libedgemon.a: $(LIB_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Built-in profiles: the JSON files become C string constants.
+$(B)/gen/profiles.c: $(PROFILES) conf/profiles/embed.sh
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)sh conf/profiles/embed.sh $(PROFILES) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/profiles.o: $(B)/gen/profiles.c
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(B)/libedgemon.a tests/harness.h
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(B)/libedgemon.a $(EM_LIBS) $(LDLIBS)
+
+$(B)/bench/%: tests/bench/%.c $(B)/libedgemon.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(B)/libedgemon.a $(EM_LIBS) $(LDLIBS)
+
+# Installs missing Debian packages (apt-get as root, else prints the command).
+deps:
+	@sh tests/deps.sh
+
+unit: all $(UNIT_BIN)
+	@sh tests/run.sh --unit-only
+
+# The README's test command: every unit, simulator and integration test.
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@sh tests/run.sh
+
+check: test
+
+asan:
+	@$(MAKE) --no-print-directory B=build-asan SANITIZE=address,undefined test
+
+valgrind: all $(UNIT_BIN)
+	@VALGRIND=1 sh tests/run.sh --unit-only
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@sh tests/bench/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/demo.sh
+
+size: all
+	@sh tests/size.sh
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(SYSCONFDIR)/edgemon
+	$(INSTALL) -m 0755 edgemon $(DESTDIR)$(BINDIR)/edgemon
+	$(INSTALL) -m 0644 $(PROFILES) $(DESTDIR)$(DATADIR)/profiles/
+	$(INSTALL) -m 0644 conf/edgemon.example.json $(DESTDIR)$(DATADIR)/edgemon.example.json
+	test -e $(DESTDIR)$(SYSCONFDIR)/edgemon/edgemon.json || \
+	  $(INSTALL) -m 0640 conf/edgemon.example.json $(DESTDIR)$(SYSCONFDIR)/edgemon/edgemon.json
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/edgemon
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf $(B) build-asan edgemon edgemon-sim
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include tests/cross/cross.mk

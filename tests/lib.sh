@@ -1,0 +1,114 @@
+#!/bin/bash
+# lib.sh - helpers for integration tests: temp dirs, free ports, real servers by PID.
+# Copyright (c) 2026 edgemon authors. SPDX-License-Identifier: MIT
+#
+# Source it from a test script:  . "$(dirname "$0")/../lib.sh"
+# Servers listen on 127.0.0.1 only, live in $T_TMP, and are stopped by PID on exit.
+
+T_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/edgemon-test.XXXXXX")
+EDGEMON=${EDGEMON:-$T_ROOT/edgemon}
+EDGEMON_SIM=${EDGEMON_SIM:-$T_ROOT/edgemon-sim}
+T_PIDS=""
+T_FAILED=0
+
+t_cleanup() {
+    for p in $T_PIDS; do kill "$p" 2>/dev/null; done
+    for p in $T_PIDS; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null
+    done
+    if [ "$T_FAILED" -ne 0 ] && [ -n "${T_KEEP_ON_FAIL:-}" ]; then
+        echo "kept $T_TMP"
+    else
+        rm -rf "$T_TMP"
+    fi
+}
+trap t_cleanup EXIT
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1${2:+: $2}"; T_FAILED=1; }
+# check NAME command...: PASS when the command succeeds.
+check() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n"; fi; }
+
+# Remember a background PID for cleanup.
+track() { T_PIDS="$T_PIDS $1"; }
+# Stop one tracked process by PID (TERM, then KILL after 3 s).
+stop_pid() {
+    local p=$1
+    kill "$p" 2>/dev/null
+    for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    return 0
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# A TCP port nobody listens on now.
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        port_busy "$p" || { echo "$p"; return; }
+    done
+}
+# wait_port PORT [seconds]: until something accepts on 127.0.0.1:PORT.
+wait_port() {
+    local i n=$((${2:-10} * 20))
+    for i in $(seq "$n"); do port_busy "$1" && return 0; sleep 0.05; done
+    return 1
+}
+# wait_for SECONDS command...: until the command succeeds.
+wait_for() {
+    local s=$1 i
+    shift
+    for i in $(seq $((s * 10))); do "$@" && return 0; sleep 0.1; done
+    return 1
+}
+
+# start_redis PORT [redis-server options...]; sets REDIS_PID.
+start_redis() {
+    local port=$1
+    shift
+    mkdir -p "$T_TMP/redis-$port"
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$T_TMP/redis-$port" \
+        --save "" --appendonly no --daemonize no --logfile "$T_TMP/redis-$port/log" "$@" &
+    REDIS_PID=$!
+    track "$REDIS_PID"
+    wait_port "$port" 10
+}
+
+# start_mosquitto PORT [extra config lines...]; sets MOSQ_PID.
+start_mosquitto() {
+    local port=$1 conf="$T_TMP/mosquitto-$1.conf"
+    shift
+    {
+        echo "listener $port 127.0.0.1"
+        echo "allow_anonymous true"
+        echo "persistence false"
+        echo "log_dest file $T_TMP/mosquitto-$port.log"
+        for l in "$@"; do echo "$l"; done
+    } >"$conf"
+    mosquitto -c "$conf" &
+    MOSQ_PID=$!
+    track "$MOSQ_PID"
+    wait_port "$port" 10
+}
+
+# start_sim ARGS...; sets SIM_PID. The caller passes --tcp 127.0.0.1:PORT or --rtu.
+start_sim() {
+    "$EDGEMON_SIM" "$@" >>"$T_TMP/sim.log" 2>&1 &
+    SIM_PID=$!
+    track "$SIM_PID"
+}
+
+# pty_pair: socat pseudo-tty pair; sets PTY_A (for the simulator), PTY_B (for the agent).
+pty_pair() {
+    PTY_A=$T_TMP/ttyA
+    PTY_B=$T_TMP/ttyB
+    socat -d -d "pty,raw,echo=0,link=$PTY_A" "pty,raw,echo=0,link=$PTY_B" \
+        2>"$T_TMP/socat.log" &
+    SOCAT_PID=$!
+    track "$SOCAT_PID"
+    wait_for 5 test -e "$PTY_B" -a -e "$PTY_A"
+}

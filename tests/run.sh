@@ -1,0 +1,64 @@
+#!/bin/sh
+# run.sh - run every unit test binary and integration script, sum their results.
+# Copyright (c) 2026 edgemon authors. SPDX-License-Identifier: MIT
+#
+# Each test prints "PASS name" or "FAIL name" lines. A binary or script that exits
+# non-zero without reporting a failure (a crash, a sanitizer abort) counts as one
+# failure. The last line is "N passed, N failed".
+#   --unit-only      skip integration scripts
+#   VALGRIND=1       run unit binaries under valgrind (errors fail the test)
+#   ONLY=pattern     run only tests whose file name matches the shell pattern
+set -u
+cd "$(dirname "$0")/.." || exit 2
+B=${B:-build}
+unit_only=0
+[ "${1:-}" = "--unit-only" ] && unit_only=1
+pass=0
+fail=0
+failed_names=""
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run_one() {
+    name=$1
+    shift
+    case "$name" in ${ONLY:-*}) ;; *) return ;; esac
+    echo "== $name"
+    "$@" >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    p=$(grep -c '^PASS ' "$log")
+    f=$(grep -c '^FAIL ' "$log")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL $name: exited with status $rc"
+        f=1
+    fi
+    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL $name: reported no result"
+        f=1
+    fi
+    pass=$((pass + p))
+    fail=$((fail + f))
+    [ "$f" -gt 0 ] && failed_names="$failed_names $name"
+}
+
+for t in "$B"/tests/test_*; do
+    [ -x "$t" ] || continue
+    if [ "${VALGRIND:-0}" = 1 ]; then
+        run_one "$(basename "$t")" valgrind -q --error-exitcode=99 --leak-check=full \
+            --errors-for-leak-kinds=definite "$t"
+    else
+        run_one "$(basename "$t")" "$t"
+    fi
+done
+
+if [ "$unit_only" -eq 0 ]; then
+    for t in tests/integration/t[0-9]*.sh; do
+        [ -f "$t" ] || continue
+        run_one "$(basename "$t")" bash "$t"
+    done
+fi
+
+[ -n "$failed_names" ] && echo "failed:$failed_names"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
