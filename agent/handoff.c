@@ -1,0 +1,116 @@
+/* handoff.c - the bounded hand-off of messages from bus threads to the core.
+ * Copyright (c) 2026 edgemon authors
+ * SPDX-License-Identifier: MIT
+ */
+#include "handoff.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int em_handoff_init(struct em_handoff *h, size_t cap)
+{
+    memset(h, 0, sizeof *h);
+    h->buf = malloc(cap);
+    if (!h->buf) {
+        errno = ENOMEM;
+        return -1;
+    }
+    h->cap = cap;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    /* Timed waits on the monotonic clock: a wall-clock step must not stall us. */
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->nonempty, &ca);
+    pthread_condattr_destroy(&ca);
+    return 0;
+}
+
+void em_handoff_release(struct em_handoff *h)
+{
+    if (!h->buf)
+        return;
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->nonempty);
+    free(h->buf);
+    h->buf = NULL;
+}
+
+static void ring_write(struct em_handoff *h, const void *src, size_t n)
+{
+    const unsigned char *s = src;
+    size_t first = h->cap - h->tail < n ? h->cap - h->tail : n;
+    memcpy(h->buf + h->tail, s, first);
+    memcpy(h->buf, s + first, n - first);
+    h->tail = (h->tail + n) % h->cap;
+    h->used += n;
+}
+
+static void ring_read(struct em_handoff *h, void *dst, size_t n)
+{
+    unsigned char *d = dst;
+    size_t first = h->cap - h->head < n ? h->cap - h->head : n;
+    if (d) {
+        memcpy(d, h->buf + h->head, first);
+        memcpy(d + first, h->buf, n - first);
+    }
+    h->head = (h->head + n) % h->cap;
+    h->used -= n;
+}
+
+int em_handoff_push(struct em_handoff *h, const void *rec, size_t len)
+{
+    uint32_t n = (uint32_t)len;
+    if (len + sizeof n > h->cap) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    pthread_mutex_lock(&h->lock);
+    while (h->cap - h->used < len + sizeof n) {
+        uint32_t old;
+        ring_read(h, &old, sizeof old);
+        ring_read(h, NULL, old);
+        h->dropped++;
+    }
+    ring_write(h, &n, sizeof n);
+    ring_write(h, rec, len);
+    h->pushed++;
+    pthread_cond_signal(&h->nonempty);
+    pthread_mutex_unlock(&h->lock);
+    return 0;
+}
+
+long em_handoff_pop(struct em_handoff *h, void *out, size_t outlen, int timeout_ms)
+{
+    long rc = 0;
+    pthread_mutex_lock(&h->lock);
+    if (h->used == 0 && timeout_ms > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += timeout_ms / 1000;
+        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        while (h->used == 0)
+            if (pthread_cond_timedwait(&h->nonempty, &h->lock, &ts) == ETIMEDOUT)
+                break;
+    }
+    if (h->used > 0) {
+        uint32_t n;
+        ring_read(h, &n, sizeof n);
+        if (n > outlen) {
+            ring_read(h, NULL, n);
+            errno = EMSGSIZE;
+            rc = -1;
+        } else {
+            ring_read(h, out, n);
+            rc = (long)n;
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    return rc;
+}
