@@ -541,7 +541,7 @@ struct em_profile *em_profile_parse(const char *json, const char *origin, char *
         goto fail;
     }
     p->gap_tcp = 16;
-    p->gap_rtu = 4;
+    p->gap_rtu = 8;
     it = cJSON_GetObjectItemCaseSensitive(root, "name");
     if (!cJSON_IsString(it) || !it->valuestring[0]) {
         fail(&e, "name", "missing or not a string");

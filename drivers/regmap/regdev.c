@@ -195,6 +195,9 @@ static int instantiate(struct em_point **pts, size_t *n, size_t *cap,
     return 0;
 }
 
+static int adopt(struct em_regdev *d, struct em_point *pts, size_t n, uint32_t base);
+static int replan(struct em_regdev *d);
+
 static int discover(struct em_regdev *d, modbus_t *mb)
 {
     uint16_t w[2];
@@ -242,9 +245,30 @@ static int discover(struct em_regdev *d, modbus_t *mb)
         }
         addr += (uint32_t)w[1] + 2;
     }
+    if (adopt(d, pts, n, base) < 0)
+        goto fail;
+    return 0;
+fail:
+    for (size_t i = 0; i < n; i++)
+        em_point_release(&pts[i]);
+    free(pts);
+    return -1;
+}
+
+/* Take ownership of an instantiated point table (on success only). */
+static int adopt(struct em_regdev *d, struct em_point *pts, size_t n, uint32_t base)
+{
     if (n == 0) {
         errno = ENOTSUP;
-        goto fail;
+        return -1;
+    }
+    uint8_t *u = calloc(n, 1), *s = calloc(n, 1), *v = calloc(n, 1);
+    if (!u || !s || !v) {
+        free(u);
+        free(s);
+        free(v);
+        errno = ENOMEM;
+        return -1;
     }
     drop_points(d);
     d->pts = pts;
@@ -254,21 +278,44 @@ static int discover(struct em_regdev *d, modbus_t *mb)
     free(d->unsupported);
     free(d->split_before);
     free(d->valid);
-    d->unsupported = calloc(n, 1);
-    d->split_before = calloc(n, 1);
-    d->valid = calloc(n, 1);
-    if (!d->unsupported || !d->split_before || !d->valid) {
-        errno = ENOMEM;
-        return -1;
-    }
+    d->unsupported = u;
+    d->split_before = s;
+    d->valid = v;
     d->discovered = 1;
     d->need_plan = 1;
     return 0;
+}
+
+int em_regdev_assume(struct em_regdev *d, uint32_t base, const uint16_t *ids,
+                     const uint16_t *lens, size_t n)
+{
+    struct em_point *pts = NULL;
+    size_t np = 0, cap = 0;
+    uint32_t addr = base + 2;
+    d->nmodels_found = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct em_sunspec_model *m = model_for(d->profile, ids[i]);
+        if (m && instantiate(&pts, &np, &cap, m, addr, lens[i]) < 0) {
+            errno = ENOMEM;
+            goto fail;
+        }
+        if (m && d->nmodels_found < sizeof d->models_found / sizeof d->models_found[0])
+            d->models_found[d->nmodels_found++] = ids[i];
+        addr += (uint32_t)lens[i] + 2;
+    }
+    if (adopt(d, pts, np, base) < 0)
+        goto fail;
+    return em_regdev_plan(d);
 fail:
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < np; i++)
         em_point_release(&pts[i]);
     free(pts);
     return -1;
+}
+
+int em_regdev_plan(struct em_regdev *d)
+{
+    return replan(d);
 }
 
 /* ---- reading ------------------------------------------------------------ */

@@ -66,6 +66,18 @@ int em_regdev_read(struct em_regdev *d, modbus_t *mb, struct em_dataset *ds);
 
 void em_regdev_free(struct em_regdev *d);
 
+/*
+ * Lay out a SunSpec device as if discovery had found `n` models with ids[i] and
+ * lens[i] (their L) one after another from base + 2, then plan. Discovery uses
+ * the same code; tests and the benchmark use this to plan without a device.
+ * Returns 0, or -1 with errno (ENOTSUP: no model known to the profile).
+ */
+int em_regdev_assume(struct em_regdev *d, uint32_t base, const uint16_t *ids,
+                     const uint16_t *lens, size_t n);
+
+/* Build the plan now (normally done lazily by the first read). 0 or -1. */
+int em_regdev_plan(struct em_regdev *d);
+
 /* 1 when errno from a Modbus call means the link, not the request, failed. */
 int em_modbus_link_error(int err);
 
