@@ -97,6 +97,7 @@ SIM_SRC    := $(wildcard tests/sim/*.c)
 SIM_OBJ    := $(SIM_SRC:%.c=$(B)/%.o)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TOOL_BIN   := $(B)/tools/jsoncmp
 BENCH_SRC  := $(wildcard tests/bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
@@ -136,6 +137,11 @@ $(B)/tests/%: tests/unit/%.c $(B)/libedgemon.a tests/harness.h
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(B)/libedgemon.a $(EM_LIBS) $(LDLIBS)
 
+$(B)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(EM_LIBS) $(LDLIBS)
+
 $(B)/bench/%: tests/bench/%.c $(B)/libedgemon.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
@@ -145,12 +151,12 @@ $(B)/bench/%: tests/bench/%.c $(B)/libedgemon.a
 deps:
 	@sh tests/deps.sh
 
-unit: all $(UNIT_BIN)
+unit: all $(UNIT_BIN) $(TOOL_BIN)
 	@sh tests/run.sh --unit-only
 
 # The README's test command: every unit, simulator and integration test.
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TOOL_BIN)
 	@sh tests/run.sh
 
 check: test

@@ -9,6 +9,8 @@ T_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/edgemon-test.XXXXXX")
 EDGEMON=${EDGEMON:-$T_ROOT/edgemon}
 EDGEMON_SIM=${EDGEMON_SIM:-$T_ROOT/edgemon-sim}
+JSONCMP=${JSONCMP:-$T_ROOT/${B:-build}/tools/jsoncmp}
+EXPECTED=$T_ROOT/tests/sim/expected
 T_PIDS=""
 T_FAILED=0
 
@@ -111,4 +113,15 @@ pty_pair() {
     SOCAT_PID=$!
     track "$SOCAT_PID"
     wait_for 5 test -e "$PTY_B" -a -e "$PTY_A"
+}
+
+# write_conf FILE DEVICES_JSON [QUEUE_JSON] [PUBLISHERS_JSON]: a config with one
+# agent whose state lives in $T_TMP/state.
+write_conf() {
+    cat >"$1" <<EOF_CONF
+{"agent": {"id": "gw-test", "site": "site-test", "state_dir": "$T_TMP/state"},
+ "devices": $2,
+ "queue": ${3:-{\"backend\": \"spool\"\}},
+ "publishers": ${4:-[]}}
+EOF_CONF
 }
