@@ -67,6 +67,7 @@ int em_bus_connect(struct em_bus *b)
         return -1;
     }
     b->connected = 1;
+    b->timeouts_in_row = 0;
     b->backoff_ms = EM_BUS_BACKOFF_MIN_MS;
     for (size_t i = 0; i < b->ndevs; i++)
         em_device_link_reset(b->devs[i]);
@@ -104,14 +105,18 @@ static void reschedule(struct em_bus *b, struct em_device *d, int64_t now)
 }
 
 /* Is errno a failure of the link (reconnect) rather than of one device? */
-static int link_broken(const struct em_bus *b, int err)
+static int link_broken(struct em_bus *b, int err)
 {
     if (err == ECONNRESET || err == EPIPE || err == EBADF || err == ECONNREFUSED ||
         err == ENOTCONN || err == ENXIO || err == EIO)
         return 1;
-    /* A TCP endpoint that times out is most often a dead gateway or a half-open
-     * socket: reconnect. On RTU a timeout is one silent device on a live line. */
-    return b->addr.kind == EM_BUS_TCP && err == ETIMEDOUT;
+    /* Behind a TCP gateway one silent unit times out while the others answer, so
+     * one timeout says nothing about the link. Timeouts from every device in a
+     * row, with no answer in between, look like a dead gateway or a half-open
+     * socket: then reconnect. On RTU a timeout is a silent device on a live line. */
+    if (err == ETIMEDOUT && b->addr.kind == EM_BUS_TCP)
+        return ++b->timeouts_in_row >= EM_BUS_TIMEOUTS_TO_RECONNECT;
+    return 0;
 }
 
 static void sleep_until(const struct em_bus *b, int64_t when)
@@ -146,6 +151,8 @@ static void poll_one(struct em_bus *b, struct em_device *d)
     }
     if (em_device_poll(d, b->mb) < 0) {
         int err = errno;
+        if (err != ETIMEDOUT)
+            b->timeouts_in_row = 0;
         if (link_broken(b, err)) {
             em_bus_disconnect(b);
             b->last_errno = err;
@@ -154,6 +161,7 @@ static void poll_one(struct em_bus *b, struct em_device *d)
         b->sink(b->core, d, NULL, 0, err);
         return;
     }
+    b->timeouts_in_row = 0;
     int n = em_device_message(d, b->agent, b->site, b->boot, ts, b->msg, sizeof b->msg);
     if (n < 0) {
         b->sink(b->core, d, NULL, 0, errno);

@@ -21,6 +21,9 @@
 
 #define EM_BUS_BACKOFF_MIN_MS 500
 #define EM_BUS_BACKOFF_MAX_MS 30000
+/* TCP: consecutive timeouts, with no device answering in between, that make us
+ * drop and re-open the connection. */
+#define EM_BUS_TIMEOUTS_TO_RECONNECT 3
 
 struct em_bus;
 
@@ -41,6 +44,7 @@ struct em_bus {
     int backoff_ms;
     int64_t next_connect;          /* monotonic ms */
     int last_errno;
+    int timeouts_in_row;
     struct em_device **devs;       /* borrowed devices; the array is owned */
     size_t ndevs;
     em_bus_sink_fn sink;

@@ -7,6 +7,7 @@
  *   "quality". Every expected value must be in the message's "values" (numbers
  *   within 1e-6 relative, strings equal, arrays and objects element by element);
  *   every "absent" key must not be. Prints each mismatch; exit 0 when none.
+ *        jsoncmp --ignore K1,K2 EXPECTED.json MESSAGE.json   skip those expected keys
  * usage: jsoncmp --get KEY MESSAGE.json      print values.KEY (or a top-level KEY)
  */
 #include <cjson/cJSON.h>
@@ -110,6 +111,12 @@ int main(int argc, char **argv)
         cJSON_Delete(m);
         return 0;
     }
+    const char *ignore = "";
+    if (argc == 5 && strcmp(argv[1], "--ignore") == 0) {
+        ignore = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
     if (argc != 3) {
         fprintf(stderr, "usage: jsoncmp EXPECTED.json MESSAGE.json | --get KEY MESSAGE.json\n");
         return 2;
@@ -125,7 +132,12 @@ int main(int argc, char **argv)
     if (q)
         ok &= same(q, cJSON_GetObjectItem(m, "quality"), "quality");
     const cJSON *values = cJSON_GetObjectItem(m, "values");
-    ok &= same(cJSON_GetObjectItem(e, "values"), values, "values");
+    cJSON *want = cJSON_GetObjectItem(e, "values");
+    char list[512];
+    snprintf(list, sizeof list, "%s", ignore);
+    for (char *k = strtok(list, ","); k; k = strtok(NULL, ","))
+        cJSON_DeleteItemFromObjectCaseSensitive(want, k);
+    ok &= same(want, values, "values");
     const cJSON *a;
     cJSON_ArrayForEach(a, cJSON_GetObjectItem(e, "absent"))
     {
