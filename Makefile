@@ -10,6 +10,9 @@ BINDIR       ?= $(PREFIX)/bin
 DATADIR      ?= $(PREFIX)/share/edgemon
 SYSCONFDIR   ?= /etc
 MANDIR       ?= $(PREFIX)/share/man
+# systemd unit: Debian's systemdsystemunitdir for PREFIX=/usr, else under PREFIX
+# (systemd also searches /usr/local/lib/systemd/system).
+SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
 PKG_CONFIG   ?= pkg-config
 INSTALL      ?= install
 CFLAGS       ?= -O2 -g
@@ -29,6 +32,13 @@ endif
 SANITIZE ?=
 
 B := build
+# Where the two programs land: the top of the tree for the default build dir, else
+# $(B)/ (cross and minimal builds never replace the host binaries).
+ifeq ($(B),build)
+OUT ?=
+else
+OUT ?= $(B)/
+endif
 
 # Recursive '=' on purpose: pkg-config runs only when something is compiled, so an
 # install step without the cross PKG_CONFIG never queries the build machine.
@@ -103,13 +113,13 @@ BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
 .PHONY: all test unit check deps demo bench install uninstall clean size valgrind asan fuzz
 
-all: edgemon edgemon-sim
+all: $(OUT)edgemon $(OUT)edgemon-sim
 
-edgemon: $(MAIN_OBJ) $(B)/libedgemon.a
+$(OUT)edgemon: $(MAIN_OBJ) $(B)/libedgemon.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJ) $(B)/libedgemon.a $(EM_LIBS) $(LDLIBS)
 
-edgemon-sim: $(SIM_OBJ) $(B)/libedgemon.a
+$(OUT)edgemon-sim: $(SIM_OBJ) $(B)/libedgemon.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(SIM_OBJ) $(B)/libedgemon.a $(EM_LIBS) $(LDLIBS)
 
@@ -162,7 +172,7 @@ test: deps
 check: test
 
 asan:
-	@$(MAKE) --no-print-directory B=build-asan SANITIZE=address,undefined test
+	@$(MAKE) --no-print-directory B=build-asan OUT= SANITIZE=address,undefined test
 
 valgrind: all $(UNIT_BIN)
 	@VALGRIND=1 sh tests/run.sh --unit-only
@@ -180,18 +190,24 @@ size: all
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(SYSCONFDIR)/edgemon
-	$(INSTALL) -m 0755 edgemon $(DESTDIR)$(BINDIR)/edgemon
+	$(INSTALL) -m 0755 $(OUT)edgemon $(DESTDIR)$(BINDIR)/edgemon
 	$(INSTALL) -m 0644 $(PROFILES) $(DESTDIR)$(DATADIR)/profiles/
 	$(INSTALL) -m 0644 conf/edgemon.example.json $(DESTDIR)$(DATADIR)/edgemon.example.json
 	test -e $(DESTDIR)$(SYSCONFDIR)/edgemon/edgemon.json || \
 	  $(INSTALL) -m 0640 conf/edgemon.example.json $(DESTDIR)$(SYSCONFDIR)/edgemon/edgemon.json
+	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSTEMDUNITDIR)
+	$(INSTALL) -m 0644 conf/edgemon.1 $(DESTDIR)$(MANDIR)/man1/edgemon.1
+	sed 's|/usr/bin/edgemon|$(BINDIR)/edgemon|g' conf/systemd/edgemon.service \
+	  > $(DESTDIR)$(SYSTEMDUNITDIR)/edgemon.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/edgemon.service
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/edgemon
+	rm -f $(DESTDIR)$(BINDIR)/edgemon $(DESTDIR)$(MANDIR)/man1/edgemon.1
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/edgemon.service
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -rf $(B) build-asan edgemon edgemon-sim
+	rm -rf $(B) build-asan $(OUT)edgemon $(OUT)edgemon-sim
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 -include tests/cross/cross.mk
