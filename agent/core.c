@@ -2,15 +2,26 @@
  * Copyright (c) 2026 edgemon authors
  * SPDX-License-Identifier: MIT
  *
- * Threads: one per bus (polling), and this core thread, which takes messages
- * from the hand-off. Signals only set flags; the loop acts on them.
+ * Threads: one per bus (polling), and this core thread, which moves messages from
+ * the hand-off into the queue and from the queue to the publishers. Signals only
+ * set flags; the loop acts on them.
+ *
+ * Delivery: a message stays in the queue for a publisher until that publisher's
+ * broker confirmed it. Each publisher has a window of messages in flight, kept in
+ * send order; confirmations advance an ack frontier, so the queue is acked in
+ * order. When the broker asks for a retry (link lost, refused), the publisher
+ * stops sending, waits for every verdict still outstanding, then re-reads from
+ * the oldest unconfirmed message: at-least-once, in order per device, with the
+ * few re-sent messages as the only duplicates.
  */
 #include "core.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus.h"
 #include "conf.h"
@@ -18,8 +29,13 @@
 #include "handoff.h"
 #include "log.h"
 #include "message.h"
+#include "publisher.h"
+#include "queue.h"
 
-#define HANDOFF_BYTES (1024 * 1024)
+#define HANDOFF_BYTES  (1024 * 1024)
+#define PUSH_BATCH     64
+#define WINDOW_MAX     4096
+#define STOP_DEADLINE_MS 3000
 
 static volatile sig_atomic_t quit_flag, reload_flag;
 
@@ -31,18 +47,48 @@ static void on_signal(int sig)
         quit_flag = 1;
 }
 
+enum slot_state { SLOT_FREE, SLOT_SENT, SLOT_OK, SLOT_RETRY, SLOT_DROP, SLOT_SKIP };
+
+struct slot {
+    uint64_t a, b;
+    uint32_t gen;
+    uint8_t state;
+};
+
+struct pubrt {
+    const struct em_pub_conf *conf; /* borrowed from the config tree */
+    const struct em_publisher *impl;
+    void *ctx;
+    size_t idx;                     /* queue consumer index */
+    struct slot *ring;              /* owned: messages in send order */
+    size_t cap, head, count, unresolved;
+    uint32_t gen;
+    int rewind_pending;
+    int was_up;                     /* -1 before the first connect */
+    uint64_t published, deadletter, retries;
+    uint64_t acked_since;           /* for the drain rate */
+    double rate;                    /* confirmed messages per second */
+};
+
 struct core {
     struct em_conf *conf;
     struct em_device *devs;
     size_t ndevs;
     struct em_bus *buses;
     size_t nbuses;
+    struct pubrt *pubs;
+    size_t npubs;
+    struct em_queue *queue;
     struct em_handoff handoff;
     char boot[24];
     int print;
+    int redis_reported_down;
+    uint64_t handoff_dropped_logged;
 };
 
-/* Bus threads call this: report failures (deduplicated) and hand messages over. */
+/* ---- bus threads -------------------------------------------------------- */
+
+/* Called on bus threads: report failures (deduplicated) and hand messages over. */
 static void sink(void *arg, struct em_device *d, const char *msg, size_t len, int err)
 {
     struct core *c = arg;
@@ -64,6 +110,188 @@ static void sink(void *arg, struct em_device *d, const char *msg, size_t len, in
     em_handoff_push(&c->handoff, msg, len);
 }
 
+/* ---- publishers --------------------------------------------------------- */
+
+static void on_done(void *arg, uint64_t token, enum em_pub_result r)
+{
+    struct pubrt *p = arg;
+    size_t i = (size_t)(token & 0xFFFFFFFFu);
+    if (i >= p->cap || p->ring[i].gen != (uint32_t)(token >> 32) ||
+        p->ring[i].state != SLOT_SENT)
+        return; /* a verdict for a slot already given up (after a rewind) */
+    p->ring[i].state = r == EM_PUB_OK ? SLOT_OK : r == EM_PUB_DROP ? SLOT_DROP : SLOT_RETRY;
+    p->unresolved--;
+}
+
+/* Message envelope fields, from the fixed layout em_msg_format writes. */
+static int envelope(const char *m, size_t len, char *dataset, size_t dl, char *id, size_t il)
+{
+    static const char ds_key[] = "\"dataset\":\"", id_key[] = "\"id\":\"";
+    const char *end = m + len, *p = NULL, *q;
+    size_t n;
+    for (const char *s = m; s + sizeof ds_key < end; s++)
+        if (memcmp(s, ds_key, sizeof ds_key - 1) == 0) {
+            p = s + sizeof ds_key - 1;
+            break;
+        }
+    if (!p || !(q = memchr(p, '"', (size_t)(end - p))) || (n = (size_t)(q - p)) >= dl)
+        return -1;
+    memcpy(dataset, p, n);
+    dataset[n] = 0;
+    p = NULL;
+    for (const char *s = q; s + sizeof id_key < end; s++)
+        if (memcmp(s, id_key, sizeof id_key - 1) == 0) {
+            p = s + sizeof id_key - 1;
+            break;
+        }
+    if (!p || !(q = memchr(p, '"', (size_t)(end - p))) || (n = (size_t)(q - p)) >= il)
+        return -1;
+    memcpy(id, p, n);
+    id[n] = 0;
+    return 0;
+}
+
+/* Ack the confirmed run at the head of the window. */
+static void settle(struct core *c, struct pubrt *p)
+{
+    struct em_qentry acks[256];
+    size_t n = 0;
+    while (p->count > 0) {
+        struct slot *s = &p->ring[p->head];
+        if (s->state == SLOT_SENT)
+            break;
+        if (s->state == SLOT_RETRY) {
+            p->rewind_pending = 1;
+            break;
+        }
+        if (s->state == SLOT_OK) {
+            p->published++;
+            p->acked_since++;
+        } else if (s->state == SLOT_DROP) {
+            p->deadletter++;
+        }
+        acks[n].a = s->a;
+        acks[n].b = s->b;
+        n++;
+        s->state = SLOT_FREE;
+        p->head = (p->head + 1) % p->cap;
+        p->count--;
+        if (n == sizeof acks / sizeof acks[0]) {
+            em_queue_ack(c->queue, p->idx, acks, n);
+            n = 0;
+        }
+    }
+    if (n && em_queue_ack(c->queue, p->idx, acks, n) < 0)
+        /* Not acked: they come again after a rewind; a duplicate, not a loss. */
+        p->rewind_pending = 1;
+    for (size_t k = 0, i = p->head; k < p->count; k++, i = (i + 1) % p->cap)
+        if (p->ring[i].state == SLOT_RETRY)
+            p->rewind_pending = 1;
+}
+
+static void log_uplink(struct core *c, struct pubrt *p, int up)
+{
+    struct em_qstats st;
+    if (up == p->was_up || (!up && p->was_up == -1))
+        return; /* no change, or not connected yet: nothing was lost */
+    if (em_queue_stats(c->queue, p->idx, &st) < 0)
+        st.pending = -1;
+    if (up && p->was_up == -1)
+        log_info("[pub:%s:%s] uplink up, %lld pending", p->conf->type, p->conf->name, st.pending);
+    else if (up)
+        log_info("[pub:%s:%s] uplink back, %lld pending, draining", p->conf->type,
+                 p->conf->name, st.pending);
+    else if (p->was_up != -1)
+        log_warnx("[pub:%s:%s] uplink down, buffering (%lld pending)", p->conf->type,
+                  p->conf->name, st.pending);
+    p->was_up = up;
+}
+
+/* Service one publisher; returns 1 when it did work (the loop should not sleep). */
+static int pump(struct core *c, struct pubrt *p)
+{
+    struct em_qentry e[256];
+    char dataset[16], id[80];
+    int busy = 0;
+
+    if (p->impl->service)
+        p->impl->service(p->ctx);
+    settle(c, p);
+    int up = p->impl->up(p->ctx);
+    log_uplink(c, p, up);
+    if (p->rewind_pending) {
+        if (p->unresolved > 0)
+            return 0;
+        for (size_t k = 0, i = p->head; k < p->count; k++, i = (i + 1) % p->cap)
+            p->ring[i].state = SLOT_FREE;
+        p->count = 0;
+        p->head = 0;
+        if (em_queue_rewind(c->queue, p->idx) < 0)
+            return 0;
+        p->rewind_pending = 0;
+        p->retries++;
+    }
+    if (!up)
+        return 0;
+    size_t window = p->conf->window > 0 ? (size_t)p->conf->window : 64;
+    if (window > p->cap)
+        window = p->cap;
+    if (p->count >= window)
+        return 0;
+    size_t room = window - p->count;
+    if (room > sizeof e / sizeof e[0])
+        room = sizeof e / sizeof e[0];
+    int n = em_queue_read(c->queue, p->idx, e, room);
+    for (int k = 0; k < n; k++) {
+        size_t i = (p->head + p->count) % p->cap;
+        struct slot *s = &p->ring[i];
+        s->a = e[k].a;
+        s->b = e[k].b;
+        s->gen = ++p->gen;
+        p->count++;
+        busy = 1;
+        if (envelope(e[k].data, e[k].len, dataset, sizeof dataset, id, sizeof id) < 0 ||
+            !(p->conf->datasets & em_conf_dataset_bit(dataset))) {
+            /* Not for this publisher (or not a message at all): confirm it away. */
+            s->state = SLOT_SKIP;
+            continue;
+        }
+        s->state = SLOT_SENT;
+        p->unresolved++;
+        struct em_pub_msg m = {dataset, id, e[k].data, e[k].len,
+                               ((uint64_t)s->gen << 32) | (uint64_t)i};
+        enum em_pub_result r = p->impl->submit(p->ctx, &m);
+        if (r == EM_PUB_OK)
+            continue;
+        if (s->state == SLOT_SENT) {
+            s->state = r == EM_PUB_DROP ? SLOT_DROP : SLOT_RETRY;
+            p->unresolved--;
+        }
+        if (r == EM_PUB_RETRY) {
+            /* The rest of this batch was read but not sent: the rewind re-reads it. */
+            p->rewind_pending = 1;
+            break;
+        }
+    }
+    settle(c, p);
+    return busy;
+}
+
+/* ---- setup and teardown ----------------------------------------------- */
+
+static void teardown_publishers(struct core *c)
+{
+    for (size_t i = 0; i < c->npubs; i++) {
+        struct pubrt *p = &c->pubs[i];
+        if (p->impl && p->ctx)
+            p->impl->destroy(p->ctx);
+        free(p->ring);
+    }
+    free(c->pubs);
+    c->pubs = NULL;
+    c->npubs = 0;
+}
+
 static void teardown(struct core *c)
 {
     for (size_t i = 0; i < c->nbuses; i++)
@@ -74,22 +302,54 @@ static void teardown(struct core *c)
         em_device_release(&c->devs[i]);
     free(c->buses);
     free(c->devs);
-    em_handoff_release(&c->handoff);
     c->buses = NULL;
     c->devs = NULL;
     c->nbuses = c->ndevs = 0;
+    teardown_publishers(c);
+    em_queue_close(c->queue);
+    c->queue = NULL;
 }
 
 static int setup(struct core *c)
 {
     char err[256];
     const struct em_conf *conf = c->conf;
-    c->devs = calloc(conf->ndevices ? conf->ndevices : 1, sizeof *c->devs);
-    c->buses = calloc(conf->ndevices ? conf->ndevices : 1, sizeof *c->buses);
-    if (!c->devs || !c->buses || em_handoff_init(&c->handoff, HANDOFF_BYTES) < 0) {
-        log_error("out of memory");
+
+    c->queue = em_queue_open(conf, err, sizeof err);
+    if (!c->queue) {
+        log_error("cannot open the queue: %s", err);
         return -1;
     }
+    c->pubs = calloc(conf->npublishers ? conf->npublishers : 1, sizeof *c->pubs);
+    if (!c->pubs)
+        goto oom;
+    for (size_t i = 0; i < conf->npublishers; i++) {
+        struct pubrt *p = &c->pubs[c->npubs];
+        const struct em_pub_conf *pc = &conf->publishers[i];
+        p->conf = pc;
+        p->idx = i;
+        p->was_up = -1;
+        p->impl = em_publisher_find(pc->type);
+        if (!p->impl) {
+            log_error("publishers[%zu].type: '%s' is not compiled into this build", i, pc->type);
+            return -1;
+        }
+        p->cap = pc->window > 0 && pc->window < WINDOW_MAX ? (size_t)pc->window * 2 : 128;
+        p->ring = calloc(p->cap, sizeof *p->ring);
+        if (!p->ring)
+            goto oom;
+        p->ctx = p->impl->create(pc, on_done, p, err, sizeof err);
+        if (!p->ctx) {
+            log_error("publishers[%zu] '%s': %s", i, pc->name, err);
+            free(p->ring);
+            return -1;
+        }
+        c->npubs++;
+    }
+    c->devs = calloc(conf->ndevices ? conf->ndevices : 1, sizeof *c->devs);
+    c->buses = calloc(conf->ndevices ? conf->ndevices : 1, sizeof *c->buses);
+    if (!c->devs || !c->buses)
+        goto oom;
     for (size_t i = 0; i < conf->ndevices; i++) {
         const struct em_dev_conf *dc = &conf->devices[i];
         if (em_device_init(&c->devs[i], dc, dc->addr.kind == EM_BUS_RTU, conf->agent.state_dir,
@@ -111,19 +371,198 @@ static int setup(struct core *c)
             b->site = conf->agent.site;
             b->boot = c->boot;
         }
-        if (em_bus_add_device(b, &c->devs[i]) < 0) {
-            log_error("out of memory");
+        if (em_bus_add_device(b, &c->devs[i]) < 0)
+            goto oom;
+    }
+    for (size_t i = 0; i < c->nbuses; i++)
+        if (em_bus_start(&c->buses[i]) < 0) {
+            log_error("cannot start the poll thread of '%s': %s", c->buses[i].key,
+                      strerror(errno));
             return -1;
         }
-    }
     return 0;
+oom:
+    log_error("out of memory");
+    return -1;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static char batch_buf[PUSH_BATCH][EM_MSG_MAX];
+
+/* Move what the bus threads handed over into the queue. Returns how many. */
+static size_t drain_handoff(struct core *c, int wait_ms)
+{
+    struct em_qmsg m[PUSH_BATCH];
+    size_t n = 0;
+    while (n < PUSH_BATCH) {
+        long len = em_handoff_pop(&c->handoff, batch_buf[n], EM_MSG_MAX - 1, n == 0 ? wait_ms : 0);
+        if (len <= 0)
+            break;
+        m[n].data = batch_buf[n];
+        m[n].len = (size_t)len;
+        m[n].ts_ms = em_wall_ms();
+        if (c->print) {
+            batch_buf[n][len] = '\n';
+            fwrite(batch_buf[n], 1, (size_t)len + 1, stdout);
+        }
+        n++;
+    }
+    if (n == 0)
+        return 0;
+    if (c->print)
+        fflush(stdout);
+    if (em_queue_push(c->queue, m, n) < 0) {
+        unsigned sup;
+        if (em_log_should("queue-push", 30, &sup))
+            log_error("cannot store %zu readings in the queue: %s", n, strerror(errno));
+    }
+    return n;
+}
+
+/* The numbers `edgemon queue` prints, also written to <state_dir>/queue.json
+ * every second so the command can answer while the daemon holds the spool. */
+static int write_stats(struct core *c, FILE *out)
+{
+    fprintf(out, "{\"redis\":\"%s\",\"fallback_pending\":%lld,\"publishers\":{",
+            c->conf->queue.backend == EM_QUEUE_SPOOL ? "unused"
+            : em_queue_redis_up(c->queue)            ? "up"
+                                                     : "down",
+            em_queue_fallback_pending(c->queue));
+    for (size_t i = 0; i < c->npubs; i++) {
+        struct pubrt *p = &c->pubs[i];
+        struct em_qstats st;
+        if (em_queue_stats(c->queue, p->idx, &st) < 0)
+            memset(&st, 0, sizeof st);
+        fprintf(out,
+                "%s\"%s\":{\"pending\":%lld,\"oldest_age_s\":%lld,\"dropped\":%lld,"
+                "\"dropped_by\":{",
+                i ? "," : "", p->conf->name, st.pending, st.oldest_age_s, st.dropped);
+        for (size_t r = 0; r < st.nreasons; r++)
+            fprintf(out, "%s\"%s\":%lld", r ? "," : "", st.reason_names[r], st.dropped_by[r]);
+        fprintf(out,
+                "},\"up\":%s,\"published\":%llu,\"dead_letter\":%llu,\"retries\":%llu,"
+                "\"drain_rate\":%.1f}",
+                p->was_up == 1 ? "true" : "false", (unsigned long long)p->published,
+                (unsigned long long)p->deadletter, (unsigned long long)p->retries, p->rate);
+    }
+    fprintf(out, "}}\n");
+    return 0;
+}
+
+static void save_stats(struct core *c)
+{
+    char path[4200], tmp[4210];
+    snprintf(path, sizeof path, "%s/queue.json", c->conf->agent.state_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    write_stats(c, f);
+    if (fclose(f) == 0)
+        rename(tmp, path);
+}
+
+static void every_second(struct core *c, double dt)
+{
+    for (size_t i = 0; i < c->npubs; i++) {
+        struct pubrt *p = &c->pubs[i];
+        p->rate = dt > 0 ? p->acked_since / dt : 0;
+        p->acked_since = 0;
+    }
+    em_queue_sync(c->queue);
+    save_stats(c);
+    if (c->handoff.dropped != c->handoff_dropped_logged) {
+        log_error("the core fell behind: %llu readings lost in the hand-off",
+                  (unsigned long long)(c->handoff.dropped - c->handoff_dropped_logged));
+        c->handoff_dropped_logged = c->handoff.dropped;
+    }
+}
+
+static int loop_once(struct core *c, int64_t *last_service, int64_t *last_second, int busy)
+{
+    int work = 0;
+    int wait = busy ? 0 : 20;
+    for (size_t i = 0; i < c->npubs; i++)
+        if (c->pubs[i].unresolved > 0)
+            wait = busy ? 0 : 1;
+    if (drain_handoff(c, wait) > 0)
+        work = 1;
+    int64_t now = em_mono_ms();
+    if (now - *last_service >= 100) {
+        int ev = em_queue_service(c->queue, em_wall_ms());
+        if (ev < 0)
+            log_warnx("redis down: buffering in the spool (%s/spool)", c->conf->agent.state_dir);
+        else if (ev > 0)
+            log_info("redis back: moving %lld spooled readings into Redis",
+                     em_queue_fallback_pending(c->queue));
+        *last_service = now;
+    }
+    for (size_t i = 0; i < c->npubs; i++)
+        work |= pump(c, &c->pubs[i]);
+    if (now - *last_second >= 1000) {
+        every_second(c, (now - *last_second) / 1000.0);
+        *last_second = now;
+    }
+    return work;
+}
+
+static void stop_cleanly(struct core *c)
+{
+    /* No new readings; everything polled so far goes into the queue. */
+    for (size_t i = 0; i < c->nbuses; i++)
+        em_bus_stop(&c->buses[i]);
+    while (drain_handoff(c, 0) > 0)
+        ;
+    /* Give messages in flight a moment for their confirmations; anything not
+     * confirmed stays queued and is sent again after the restart. */
+    int64_t deadline = em_mono_ms() + STOP_DEADLINE_MS;
+    for (;;) {
+        size_t open = 0;
+        for (size_t i = 0; i < c->npubs; i++) {
+            struct pubrt *p = &c->pubs[i];
+            if (p->impl->service)
+                p->impl->service(p->ctx);
+            settle(c, p);
+            open += p->unresolved;
+        }
+        if (open == 0 || em_mono_ms() >= deadline)
+            break;
+        struct timespec ts = {0, 5 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    em_queue_sync(c->queue);
+    save_stats(c);
+}
+
+static void reload(struct core *c, const char *conf_path)
+{
+    struct em_errors errs;
+    em_errors_init(&errs);
+    struct em_conf *next = em_conf_load(conf_path, &errs);
+    if (!next) {
+        log_error("reload: '%s' is invalid, keeping the running configuration", conf_path);
+        for (size_t i = 0; i < errs.n; i++)
+            log_error("reload: %s", errs.msg[i]);
+        return;
+    }
+    log_info("reload: configuration valid, restarting buses and publishers");
+    stop_cleanly(c);
+    teardown(c);
+    em_conf_free(c->conf);
+    c->conf = next;
+    if (setup(c) < 0) {
+        /* The new tree validated but could not start (a port, a file): stop, and
+         * let the supervisor restart us rather than run half-configured. */
+        log_error("reload: cannot start with the new configuration");
+        quit_flag = 1;
+    }
 }
 
 int em_core_run(const char *conf_path, int print)
 {
-    struct core c;
+    static struct core c;
     struct em_errors errs;
-    static char msg[EM_MSG_MAX];
 
     memset(&c, 0, sizeof c);
     c.print = print;
@@ -141,37 +580,32 @@ int em_core_run(const char *conf_path, int print)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    /* hiredis and sockets write(2) to peers that may be gone. */
     signal(SIGPIPE, SIG_IGN);
 
-    if (setup(&c) < 0) {
+    if (em_handoff_init(&c.handoff, HANDOFF_BYTES) < 0 || setup(&c) < 0) {
         teardown(&c);
+        em_handoff_release(&c.handoff);
         em_conf_free(c.conf);
         return 1;
     }
-    for (size_t i = 0; i < c.nbuses; i++)
-        if (em_bus_start(&c.buses[i]) < 0) {
-            log_error("cannot start the poll thread of '%s': %s", c.buses[i].key,
-                      strerror(errno));
-            teardown(&c);
-            em_conf_free(c.conf);
-            return 1;
-        }
-    log_info("edgemon %s started: agent '%s', %zu devices on %zu buses, boot %s", EM_VERSION,
-             c.conf->agent.id, c.ndevs, c.nbuses, c.boot);
+    log_info("edgemon %s started: agent '%s', %zu devices on %zu buses, %zu publishers, "
+             "queue %s, boot %s",
+             EM_VERSION, c.conf->agent.id, c.ndevs, c.nbuses, c.npubs,
+             c.conf->queue.backend == EM_QUEUE_SPOOL ? "spool" : "redis", c.boot);
+    int64_t last_service = 0, last_second = em_mono_ms();
+    int busy = 0;
     while (!quit_flag) {
-        long n = em_handoff_pop(&c.handoff, msg, sizeof msg - 1, 200);
-        if (n > 0 && c.print) {
-            msg[n] = '\n';
-            fwrite(msg, 1, (size_t)n + 1, stdout);
-            fflush(stdout);
-        }
+        busy = loop_once(&c, &last_service, &last_second, busy);
         if (reload_flag) {
             reload_flag = 0;
-            log_info("reload requested");
+            reload(&c, conf_path);
         }
     }
     log_info("stopping");
+    stop_cleanly(&c);
     teardown(&c);
+    em_handoff_release(&c.handoff);
     em_conf_free(c.conf);
     return 0;
 }
@@ -179,13 +613,45 @@ int em_core_run(const char *conf_path, int print)
 int em_core_queue(const char *conf_path, FILE *out)
 {
     struct em_errors errs;
+    char err[256], path[4200];
+    static struct core c;
+
     em_errors_init(&errs);
-    struct em_conf *conf = em_conf_load(conf_path, &errs);
-    if (!conf) {
+    memset(&c, 0, sizeof c);
+    c.conf = em_conf_load(conf_path, &errs);
+    if (!c.conf) {
         em_errors_print(&errs, stderr);
         return 1;
     }
-    fprintf(out, "{\"publishers\":{}}\n");
-    em_conf_free(conf);
+    c.queue = em_queue_open(c.conf, err, sizeof err);
+    if (!c.queue) {
+        /* A running daemon holds the spool: answer with what it last wrote. */
+        snprintf(path, sizeof path, "%s/queue.json", c.conf->agent.state_dir);
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            fprintf(stderr, "queue: %s\n", err);
+            em_conf_free(c.conf);
+            return 1;
+        }
+        char buf[8192];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            fwrite(buf, 1, n, out);
+        fclose(f);
+        em_conf_free(c.conf);
+        return 0;
+    }
+    c.pubs = calloc(c.conf->npublishers ? c.conf->npublishers : 1, sizeof *c.pubs);
+    for (size_t i = 0; c.pubs && i < c.conf->npublishers; i++) {
+        c.pubs[i].conf = &c.conf->publishers[i];
+        c.pubs[i].idx = i;
+        c.pubs[i].was_up = -1;
+        c.npubs++;
+    }
+    em_queue_service(c.queue, em_wall_ms());
+    write_stats(&c, out);
+    free(c.pubs);
+    em_queue_close(c.queue);
+    em_conf_free(c.conf);
     return 0;
 }

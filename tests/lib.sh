@@ -80,18 +80,30 @@ start_redis() {
     wait_port "$port" 10
 }
 
-# start_mosquitto PORT [extra config lines...]; sets MOSQ_PID.
+# start_mosquitto PORT [extra config lines...]; sets MOSQ_PID. With MOSQ_PERSIST=1
+# the broker keeps sessions in $T_TMP/mosq-PORT across a restart (saved on SIGTERM).
+# Extra lines replace the default listener when one of them starts with "listener".
 start_mosquitto() {
     local port=$1 conf="$T_TMP/mosquitto-$1.conf"
     shift
+    mkdir -p "$T_TMP/mosq-$port"
     {
-        echo "listener $port 127.0.0.1"
+        # Running as root, mosquitto would switch to its own user, which cannot
+        # write into our 0700 temp dir; "user root" keeps it as it is.
+        echo "user root"
+        case "$*" in *listener*) ;; *) echo "listener $port 127.0.0.1" ;; esac
         echo "allow_anonymous true"
-        echo "persistence false"
+        if [ "${MOSQ_PERSIST:-0}" = 1 ]; then
+            echo "persistence true"
+            echo "persistence_location $T_TMP/mosq-$port/"
+            echo "autosave_interval 1"
+        else
+            echo "persistence false"
+        fi
         echo "log_dest file $T_TMP/mosquitto-$port.log"
         for l in "$@"; do echo "$l"; done
     } >"$conf"
-    mosquitto -c "$conf" &
+    mosquitto -c "$conf" 2>>"$T_TMP/mosquitto-$port.stderr" &
     MOSQ_PID=$!
     track "$MOSQ_PID"
     wait_port "$port" 10
@@ -124,4 +136,30 @@ write_conf() {
  "queue": ${3:-{\"backend\": \"spool\"\}},
  "publishers": ${4:-[]}}
 EOF_CONF
+}
+
+# seq_check FILE: FILE holds received messages (any text with "id":"..." and
+# "seq":N per line). For every device: no seq missing between its first and last,
+# and first arrivals in increasing order (re-sent duplicates may come later).
+# Prints a summary; returns 0 when both hold. SEQ_FIRST=N also demands that every
+# device's first seq is N.
+seq_check() {
+    grep -o '"id":"[^"]*".*"seq":[0-9]*' "$1" |
+        sed -e 's/^"id":"\([^"]*\)".*"seq":\([0-9]*\)$/\1 \2/' |
+        awk -v first="${SEQ_FIRST:-}" '
+        { n[$1]++; total++
+          if (seen[$1, $2]++) { dup++; next }
+          if ($1 in max && $2 < max[$1]) { disorder++; print "out of order: " $1 " " $2 " after " max[$1] }
+          if (!($1 in max) || $2 > max[$1]) max[$1] = $2
+          if (!($1 in min) || $2 < min[$1]) min[$1] = $2
+          uniq[$1]++ }
+        END {
+          for (d in max) {
+            want = max[d] - min[d] + 1
+            if (uniq[d] != want) { gaps++; print "gap: " d " has " uniq[d] " of " want " (" min[d] ".." max[d] ")" }
+            if (first != "" && min[d] != first) { gaps++; print "start: " d " begins at " min[d] }
+            printf "device %s: seq %d..%d, %d messages\n", d, min[d], max[d], n[d]
+          }
+          printf "total %d, duplicates %d, out of order %d\n", total, dup, disorder
+          exit (gaps || disorder) ? 1 : 0 }'
 }
