@@ -1,0 +1,106 @@
+/* publisher.c - topic templates and the static table of compiled-in publishers.
+ * Copyright (c) 2026 edgemon authors
+ * SPDX-License-Identifier: MIT
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "publisher.h"
+
+#ifdef WITH_MQTT
+#include "mqtt/mqtt.h"
+#endif
+
+/*
+ * Compiled-in publishers. A slot is added together with its implementation
+ * (and its WITH_* switch in the Makefile); until then it stays a comment so
+ * the table never names a symbol that does not exist.
+ */
+static const struct em_publisher *const publishers[] = {
+#ifdef WITH_MQTT
+    &mqtt_publisher,
+#endif
+    /* #ifdef WITH_REDIS_PUB  &redis_publisher,  #endif  (publishers/redis) */
+    /* #ifdef WITH_KUBEMQ     &kubemq_publisher, #endif  (publishers/kubemq) */
+    /* #ifdef WITH_HTTP       &http_publisher,   #endif  (publishers/http) */
+    NULL, /* keeps the array non-empty when every publisher is compiled out */
+};
+
+const struct em_publisher *em_publisher_find(const char *type)
+{
+    if (!type)
+        return NULL;
+    for (size_t i = 0; publishers[i]; i++) {
+        if (publishers[i]->abi == EM_PUBLISHER_ABI && strcmp(publishers[i]->name, type) == 0)
+            return publishers[i];
+    }
+    return NULL;
+}
+
+/* The value of one {name}; NULL when the name is not a placeholder. */
+static const char *placeholder(const char *name, size_t len, const char *dataset,
+                               const char *id, const char *agent, const char *site)
+{
+    static const char *const names[] = {"dataset", "id", "agent", "site"};
+    const char *values[] = {dataset, id, agent, site};
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
+            return values[i] ? values[i] : ""; /* unset values render empty */
+    }
+    return NULL;
+}
+
+int em_topic_render(const char *tmpl, const char *dataset, const char *id,
+                    const char *agent, const char *site, char *out, size_t outlen)
+{
+    size_t n = 0;
+    int overflow = 0;
+
+    if (!tmpl || !out) {
+        errno = EINVAL;
+        return -1;
+    }
+    /*
+     * Scan the whole template even after the output overflowed, so an unknown
+     * placeholder is reported as EINVAL whatever the buffer size.
+     */
+    for (const char *p = tmpl; *p;) {
+        const char *piece = p;
+        size_t len = 1;
+
+        if (*p == '{') {
+            const char *end = strchr(p + 1, '}');
+
+            if (!end)
+                goto invalid;
+            piece = placeholder(p + 1, (size_t)(end - p - 1), dataset, id, agent, site);
+            if (!piece)
+                goto invalid;
+            len = strlen(piece);
+            p = end + 1;
+        } else {
+            p++;
+        }
+        if (!overflow && n + len < outlen) {
+            memcpy(out + n, piece, len);
+            n += len;
+        } else {
+            overflow = 1;
+        }
+    }
+    if (overflow || outlen == 0) {
+        if (outlen)
+            out[0] = '\0';
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    out[n] = '\0';
+    return (int)n;
+
+invalid:
+    if (outlen)
+        out[0] = '\0';
+    errno = EINVAL;
+    return -1;
+}
