@@ -179,14 +179,14 @@ valgrind: all $(UNIT_BIN)
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
-	@sh tests/bench/run.sh
+	@bash tests/bench/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@sh tests/demo.sh
+	@bash tests/demo.sh
 
 size: all
-	@sh tests/size.sh
+	@bash tests/size.sh
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(SYSCONFDIR)/edgemon

@@ -194,16 +194,15 @@ static void log_uplink(struct core *c, struct pubrt *p, int up)
     struct em_qstats st;
     if (up == p->was_up || (!up && p->was_up == -1))
         return; /* no change, or not connected yet: nothing was lost */
-    if (em_queue_stats(c->queue, p->idx, &st) < 0)
-        st.pending = -1;
+    char pending[48] = "";
+    if (em_queue_stats(c->queue, p->idx, &st) == 0)
+        snprintf(pending, sizeof pending, ", %lld pending", st.pending);
     if (up && p->was_up == -1)
-        log_info("[pub:%s:%s] uplink up, %lld pending", p->conf->type, p->conf->name, st.pending);
+        log_info("[pub:%s:%s] uplink up%s", p->conf->type, p->conf->name, pending);
     else if (up)
-        log_info("[pub:%s:%s] uplink back, %lld pending, draining", p->conf->type,
-                 p->conf->name, st.pending);
-    else if (p->was_up != -1)
-        log_warnx("[pub:%s:%s] uplink down, buffering (%lld pending)", p->conf->type,
-                  p->conf->name, st.pending);
+        log_info("[pub:%s:%s] uplink back%s, draining", p->conf->type, p->conf->name, pending);
+    else
+        log_warnx("[pub:%s:%s] uplink down, buffering%s", p->conf->type, p->conf->name, pending);
     p->was_up = up;
 }
 

@@ -15,9 +15,13 @@ T_PIDS=""
 T_FAILED=0
 
 t_cleanup() {
-    for p in $T_PIDS; do kill "$p" 2>/dev/null; done
-    for p in $T_PIDS; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    # Newest first: the agent stops before the servers it talks to.
+    local rev="" p
+    for p in $T_PIDS; do rev="$p $rev"; done
+    for p in $rev; do
+        kill -0 "$p" 2>/dev/null || continue
+        kill "$p" 2>/dev/null
+        for _ in $(seq 40); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$p" 2>/dev/null
     done
     if [ "$T_FAILED" -ne 0 ] && [ -n "${T_KEEP_ON_FAIL:-}" ]; then

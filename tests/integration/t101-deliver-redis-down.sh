@@ -35,6 +35,8 @@ wait_for 10 grep -q "redis back" "$T_TMP/run.err"
 check back-logged grep -q "redis back: moving [0-9]* spooled readings into Redis" "$T_TMP/run.err"
 sleep 3
 check spooled-published grep -q '"seq":1,' "$T_TMP/sub.txt"
+"$EDGEMON" queue -c "$T_TMP/c.json" >"$T_TMP/q.json"
+check fallback-emptied grep -q '"fallback_pending":0' "$T_TMP/q.json"
 
 # Redis restarted mid-run.
 stop_pid "$REDIS_PID"
