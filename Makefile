@@ -55,8 +55,8 @@ WARN = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarat
        -Wshadow -Wpointer-arith -Wformat-security -Wsign-compare -Wno-missing-field-initializers
 EM_CPPFLAGS = -D_GNU_SOURCE -DEM_VERSION=\"$(VERSION)\" -I. -Iagent -Idrivers -Idrivers/regmap \
               -Ipublishers
-EM_CFLAGS   = -std=c11 $(WARN) -pthread -MMD -MP
-EM_LDFLAGS  = -pthread
+EM_CFLAGS   = -std=c11 $(WARN) -pthread -MMD -MP -ffunction-sections -fdata-sections
+EM_LDFLAGS  = -pthread -Wl,--gc-sections
 EM_LIBS     = $(PKG_LIBS) -lm
 
 PUB_SRC :=

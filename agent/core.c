@@ -387,24 +387,28 @@ oom:
 
 /* ---- the loop ------------------------------------------------------------ */
 
-static char batch_buf[PUSH_BATCH][EM_MSG_MAX];
+/* Messages are a few hundred bytes to a few KiB: one arena holds a batch, and
+ * only as much of it is touched as the batch needs. */
+static char arena[64 * 1024];
 
 /* Move what the bus threads handed over into the queue. Returns how many. */
 static size_t drain_handoff(struct core *c, int wait_ms)
 {
     struct em_qmsg m[PUSH_BATCH];
-    size_t n = 0;
-    while (n < PUSH_BATCH) {
-        long len = em_handoff_pop(&c->handoff, batch_buf[n], EM_MSG_MAX - 1, n == 0 ? wait_ms : 0);
+    size_t n = 0, used = 0;
+    while (n < PUSH_BATCH && sizeof arena - used > EM_MSG_MAX) {
+        char *buf = arena + used;
+        long len = em_handoff_pop(&c->handoff, buf, EM_MSG_MAX - 1, n == 0 ? wait_ms : 0);
         if (len <= 0)
             break;
-        m[n].data = batch_buf[n];
+        m[n].data = buf;
         m[n].len = (size_t)len;
         m[n].ts_ms = em_wall_ms();
         if (c->print) {
-            batch_buf[n][len] = '\n';
-            fwrite(batch_buf[n], 1, (size_t)len + 1, stdout);
+            buf[len] = '\n';
+            fwrite(buf, 1, (size_t)len + 1, stdout);
         }
+        used += (size_t)len + 1;
         n++;
     }
     if (n == 0)

@@ -4,7 +4,7 @@
  *
  * Only the synchronous hiredis API common to 0.14.1 (Debian) and 1.x (OpenWrt) is
  * used, and only Redis commands available in 6.2. See rqueue.h for the semantics
- * and rqueue.md for the operator's side.
+ * and README.md ("Redis settings") for the operator's side.
  */
 #include "rqueue.h"
 

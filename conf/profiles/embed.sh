@@ -12,8 +12,10 @@ for f in "$@"; do
     id=$(echo "$n" | tr -c 'a-zA-Z0-9\n' '_')
     names="$names $n"
     printf 'static const char profile_%s[] =\n' "$id"
-    # Escape backslashes and quotes; one C string literal per line.
-    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$/\\n"/' "$f"
+    # Escape backslashes and quotes; one C string literal per line, without the
+    # indentation (JSON strings never span lines, so this changes no value).
+    sed -e 's/^[[:space:]]*//' -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' \
+        -e 's/$/"/' "$f"
     echo ';'
 done
 echo 'const char *const em_profile_builtin_names[] = {'

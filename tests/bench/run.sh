@@ -23,3 +23,78 @@ for b in "$BB"/bench_*; do
     echo "== $(basename "$b")"
     "$b"
 done
+
+# ---- store-and-forward: draining a backlog, next to the broker's own limit ----
+N=${BENCH_BACKLOG:-100000}
+echo "== drain of a $N-reading backlog to mosquitto at QoS 1"
+PR=$(free_port) PM=$(free_port)
+start_redis "$PR"
+start_mosquitto "$PM"
+write_conf "$T_TMP/drain.json" "[]" "{\"backend\": \"redis\", \"url\": \"redis://127.0.0.1:$PR/0\", \"max_messages\": 10000000}" \
+    "[{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PM\", \"qos\": 1, \"window\": 256}]"
+"$BB/bench_fill" "$T_TMP/drain.json" "$N"
+mosquitto_sub -h 127.0.0.1 -p "$PM" -q 1 -t 'monitoring/#' 2>/dev/null | wc -l >"$T_TMP/drain.count" &
+t0=$(date +%s%N)
+"$EDGEMON" run -c "$T_TMP/drain.json" 2>"$T_TMP/drain.err" &
+AG=$!
+track "$AG"
+while :; do
+    sleep 0.2
+    p=$("$EDGEMON" queue -c "$T_TMP/drain.json" 2>/dev/null | grep -o '"pending":[0-9]*' | cut -d: -f2)
+    [ "${p:-1}" -eq 0 ] && break
+done
+t1=$(date +%s%N)
+kill "$AG"
+wait "$AG"
+ours=$(awk -v n="$N" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')
+head -c 600 /dev/zero | tr '\0' x >"$T_TMP/line"
+awk -v n="$N" 'BEGIN { getline l < ARGV[1]; for (i = 0; i < n; i++) print l }' "$T_TMP/line" >"$T_TMP/lines"
+t0=$(date +%s%N)
+mosquitto_pub -h 127.0.0.1 -p "$PM" -q 1 -t bench/line -l <"$T_TMP/lines"
+t1=$(date +%s%N)
+theirs=$(awk -v n="$N" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')
+echo "  edgemon drain (Redis -> MQTT, QoS 1, PUBACK before ack): $ours readings/s"
+echo "  mosquitto_pub -l -q 1, same count, same broker:          $theirs lines/s"
+awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "  ratio: %.2f\n", a / b }'
+
+# ---- steady state: RSS and CPU per published reading ----
+steady() { # name devices-per-sim sims interval seconds
+    local name=$1 per=$2 sims=$3 iv=$4 secs=$5 devs="" i k port first=1
+    for i in $(seq "$sims"); do
+        port=$(free_port)
+        args=""
+        for k in $(seq "$per"); do args="$args --device epever-tracer@$k"; done
+        # shellcheck disable=SC2086
+        start_sim --tcp "127.0.0.1:$port" $args
+        wait_port "$port" 10
+        for k in $(seq "$per"); do
+            [ $first = 1 ] || devs="$devs,"
+            first=0
+            devs="$devs{\"id\": \"d$i-$k\", \"driver\": \"mppt\", \"profile\": \"epever-tracer\", \"bus\": \"tcp://127.0.0.1:$port\", \"unit\": $k, \"interval_ms\": $iv}"
+        done
+    done
+    write_conf "$T_TMP/$name.json" "[$devs]" "{\"backend\": \"redis\", \"url\": \"redis://127.0.0.1:$PR/0\"}" \
+        "[{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PM\"}]"
+    sed -i "s|$T_TMP/state|$T_TMP/state-$name|" "$T_TMP/$name.json"
+    "$EDGEMON" run -c "$T_TMP/$name.json" 2>"$T_TMP/$name.err" &
+    AG=$!
+    track "$AG"
+    sleep 3
+    read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$AG/stat")
+    p0=$("$EDGEMON" queue -c "$T_TMP/$name.json" | grep -o '"published":[0-9]*' | cut -d: -f2)
+    sleep "$secs"
+    read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$AG/stat")
+    p1=$("$EDGEMON" queue -c "$T_TMP/$name.json" | grep -o '"published":[0-9]*' | cut -d: -f2)
+    rss=$(awk '/VmRSS/ { print $2 }' "/proc/$AG/status")
+    hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$AG/status")
+    kill "$AG"
+    wait "$AG"
+    tck=$(getconf CLK_TCK)
+    awk -v name="$name" -v rss="$rss" -v hwm="$hwm" -v cpu=$((u1 + s1 - u0 - s0)) -v tck="$tck" \
+        -v n=$((p1 - p0)) -v secs="$secs" 'BEGIN {
+        printf "  %-28s RSS %5.1f MB (peak %5.1f MB)  CPU %5.1f%%  %7.1f us CPU per published reading  (%d readings in %d s)\n",
+            name, rss / 1024, hwm / 1024, 100 * cpu / tck / secs, n ? cpu / tck / n * 1e6 : 0, n, secs }'
+}
+echo "== steady state (Redis queue, MQTT QoS 1 to local mosquitto)"
+steady "demo site: 3 devices at 1 s" 3 1 1000 20
+steady "100 devices at 1 s (4 buses)" 25 4 1000 20

@@ -39,6 +39,17 @@ static void pathf(char *out, size_t len, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- time */
 
+/* Deadlines stretch under emulation (qemu cross-tests set EM_TEST_TIME_SCALE). */
+static long long T(long long ms)
+{
+    static long long scale;
+    if (!scale) {
+        const char *e = getenv("EM_TEST_TIME_SCALE");
+        scale = e && atoll(e) > 0 ? atoll(e) : 1;
+    }
+    return ms * scale;
+}
+
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -244,7 +255,7 @@ static int broker_start(struct broker *b, const char *listeners)
     b->pid = spawn(argv, log, NULL);
     if (b->pid < 0)
         return -1;
-    for (until = now_ms() + 5000; now_ms() < until; sleep_us(5000)) {
+    for (until = now_ms() + T(5000); now_ms() < until; sleep_us(5000)) {
         if (port_open(b->port))
             return 0;
         if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
@@ -323,7 +334,7 @@ static size_t sub_read(struct sub *s)
 
 static int sub_wait_count(struct sub *s, size_t n, int ms)
 {
-    for (long long until = now_ms() + ms; now_ms() < until; sleep_us(5000)) {
+    for (long long until = now_ms() + T(ms); now_ms() < until; sleep_us(5000)) {
         if (sub_read(s) >= n)
             return 1;
     }
@@ -364,7 +375,7 @@ static int sub_start(struct sub *s, int port, const char *filter, int qos)
     s->pid = spawn(argv, s->out, NULL);
     if (s->pid < 0)
         return -1;
-    for (long long until = now_ms() + 3000; now_ms() < until; sleep_us(2000)) {
+    for (long long until = now_ms() + T(3000); now_ms() < until; sleep_us(2000)) {
         if (broker_logged(port, suback))
             return 0;
     }
@@ -479,7 +490,7 @@ static void *make_pub(struct em_pub_conf *c, struct core *k)
 
 static int wait_up(void *ctx, int want, int ms)
 {
-    for (long long until = now_ms() + ms; now_ms() < until; sleep_us(5000)) {
+    for (long long until = now_ms() + T(ms); now_ms() < until; sleep_us(5000)) {
         pub->service(ctx);
         if (pub->up(ctx) == want)
             return 1;
@@ -511,7 +522,7 @@ static size_t publish_range(void *ctx, uint64_t first, size_t n, int ms, unsigne
 
     if (max_inflight)
         *max_inflight = 0;
-    for (long long until = now_ms() + ms; now_ms() < until;) {
+    for (long long until = now_ms() + T(ms); now_ms() < until;) {
         pub->service(ctx);
         while (next < first + n) {
             struct em_pub_msg m = make_msg(next, buf, sizeof buf);
@@ -722,7 +733,7 @@ static void test_qos1_window_1000(void)
     CHECK(sub_start(&s, main_broker.port, "monitoring/#", 1) == 0);
     ctx = make_pub(&c, &k);
     CHECK(ctx != NULL);
-    CHECK(wait_up(ctx, 1, 5000));
+    CHECK(wait_up(ctx, 1, T(5000)));
 
     /* The window: 64 accepted back to back, the 65th refused until service(). */
     for (uint64_t t = 0; t < 64; t++) {
@@ -742,7 +753,7 @@ static void test_qos1_window_1000(void)
     CHECK_EQ_INT(k.ok, 1000);
     CHECK_EQ_INT(k.retry, 0);
     CHECK_EQ_INT(k.drop, 0);
-    CHECK(sub_wait_count(&s, 1000, 5000));
+    CHECK(sub_wait_count(&s, 1000, T(5000)));
     sleep_us(50000); /* nothing more should arrive */
     CHECK(received_in_order(&s, 0, 1000, "monitoring/pms/bms-1"));
     sub_stop(&s);
@@ -804,7 +815,7 @@ static void test_bad_topic_dropped(void)
     memset(&k, 0, sizeof k);
     ctx = make_pub(&c, &k);
     CHECK(ctx != NULL);
-    CHECK(wait_up(ctx, 1, 5000));
+    CHECK(wait_up(ctx, 1, T(5000)));
     struct em_pub_msg m = make_msg(0, buf, sizeof buf);
     m.device = "dev/+";
     CHECK_EQ_INT(pub->submit(ctx, &m), EM_PUB_OK); /* accepted, and dropped at once */
@@ -816,7 +827,7 @@ static void test_bad_topic_dropped(void)
     CHECK_EQ_INT(k.drop, 2);
     CHECK_EQ_INT(k.last[1], EM_PUB_DROP);
     CHECK_EQ_INT(pub->inflight(ctx), 0);
-    CHECK_EQ_INT(publish_range(ctx, 2, 10, 5000, NULL), 10);
+    CHECK_EQ_INT(publish_range(ctx, 2, 10, T(5000), NULL), 10);
     CHECK_EQ_INT(core_count(&k, 2, 10, EM_PUB_OK), 10);
     CHECK_EQ_INT(pub->up(ctx), 1);
     pub->destroy(ctx);
@@ -840,6 +851,9 @@ static int child_main(char *url, const char *agent)
 static void test_last_will(void)
 {
     char *argv[] = {(char *)self_path, "--child", main_url, "gw-will", NULL};
+    /* Under a cross-test the child is a foreign binary: run it through qemu. */
+    char *qemu = getenv("EM_QEMU");
+    char *qargv[] = {qemu, (char *)self_path, "--child", main_url, "gw-will", NULL};
     struct em_pub_conf c = base_conf(main_url, "gw-bye");
     static struct core k;
     char status[32], log[PATH_MAX];
@@ -850,13 +864,13 @@ static void test_last_will(void)
     /* The will: the broker publishes "offline" when the client dies. */
     CHECK(sub_start(&s, main_broker.port, "edgemon/gw-will/status", 1) == 0);
     tmp_path(log, sizeof log, "child.log");
-    child = spawn(argv, log, NULL);
+    child = spawn(qemu && *qemu ? qargv : argv, log, NULL);
     CHECK(child > 0);
-    CHECK(sub_wait_count(&s, 1, 5000));
+    CHECK(sub_wait_count(&s, 1, T(5000)));
     CHECK_STR(sub_line(&s, 0), "0 edgemon/gw-will/status online");
     kill(child, SIGKILL);
     wait_exit(child);
-    CHECK(sub_wait_count(&s, 2, 5000));
+    CHECK(sub_wait_count(&s, 2, T(5000)));
     CHECK_STR(sub_line(&s, 1), "0 edgemon/gw-will/status offline");
     sleep_us(100000);
     CHECK_EQ_INT(sub_read(&s), 2);
@@ -869,12 +883,12 @@ static void test_last_will(void)
     CHECK(sub_start(&s, main_broker.port, "edgemon/gw-bye/status", 1) == 0);
     ctx = make_pub(&c, &k);
     CHECK(ctx != NULL);
-    CHECK(wait_up(ctx, 1, 5000));
+    CHECK(wait_up(ctx, 1, T(5000)));
     pub->service(ctx); /* publishes "online" */
-    CHECK(sub_wait_count(&s, 1, 5000));
+    CHECK(sub_wait_count(&s, 1, T(5000)));
     CHECK_STR(sub_line(&s, 0), "0 edgemon/gw-bye/status online");
     pub->destroy(ctx);
-    CHECK(sub_wait_count(&s, 2, 5000));
+    CHECK(sub_wait_count(&s, 2, T(5000)));
     CHECK_STR(sub_line(&s, 1), "0 edgemon/gw-bye/status offline");
     sleep_us(100000);
     CHECK_EQ_INT(sub_read(&s), 2); /* exactly one "offline": no will on a clean stop */
@@ -901,8 +915,8 @@ static void test_broker_outage(void)
     c.window = (int)window;
     ctx = make_pub(&c, &k);
     CHECK(ctx != NULL);
-    CHECK(wait_up(ctx, 1, 5000));
-    CHECK_EQ_INT(publish_range(ctx, 0, 100, 5000, NULL), 100);
+    CHECK(wait_up(ctx, 1, T(5000)));
+    CHECK_EQ_INT(publish_range(ctx, 0, 100, T(5000), NULL), 100);
     CHECK_EQ_INT(core_count(&k, 0, 100, EM_PUB_OK), 100);
 
     /* Freeze the broker: a full window goes out and no PUBACK can come back. */
@@ -925,7 +939,7 @@ static void test_broker_outage(void)
     kill(b.pid, SIGKILL);
     wait_exit(b.pid);
     b.pid = 0;
-    CHECK(wait_up(ctx, 0, 5000));
+    CHECK(wait_up(ctx, 0, T(5000)));
     pub->service(ctx);
     CHECK_EQ_INT(pub->inflight(ctx), 0);
     CHECK_EQ_INT(k.ok, ok_before);
@@ -947,7 +961,7 @@ static void test_broker_outage(void)
 
     /* The core re-sends what came back RETRY, then carries on. */
     memset(k.verdicts + 100, 0, window);
-    CHECK_EQ_INT(publish_range(ctx, 100, 200, 5000, NULL), 200);
+    CHECK_EQ_INT(publish_range(ctx, 100, 200, T(5000), NULL), 200);
     CHECK_EQ_INT(core_count(&k, 100, 200, EM_PUB_OK), 200);
     retained_of(b.port, "edgemon/gw-outage/status", status, sizeof status);
     CHECK_STR(status, "1 online");
@@ -966,7 +980,7 @@ static int publishes(struct em_pub_conf *c)
     ctx = make_pub(c, &k);
     if (!ctx)
         return 0;
-    ok = wait_up(ctx, 1, 5000) && publish_range(ctx, 0, 10, 5000, NULL) == 10 &&
+    ok = wait_up(ctx, 1, 5000) && publish_range(ctx, 0, 10, T(5000), NULL) == 10 &&
          core_count(&k, 0, 10, EM_PUB_OK) == 10;
     pub->destroy(ctx);
     return ok;
@@ -989,7 +1003,7 @@ static int all_refused(struct em_pub_conf *confs, int n, int ms)
         if (!ctx[i])
             ok = 0;
     }
-    for (long long until = now_ms() + ms; ok && now_ms() < until; sleep_us(10000)) {
+    for (long long until = now_ms() + T(ms); ok && now_ms() < until; sleep_us(10000)) {
         for (int i = 0; i < n; i++) {
             struct em_pub_msg m = make_msg(0, buf, sizeof buf);
 
@@ -1109,7 +1123,7 @@ static void test_tls(void)
     char url_plain[64];
     snprintf(url_plain, sizeof url_plain, "mqtt://127.0.0.1:%d", b.port);
     bad[2] = base_conf(url_plain, "gw-tls-plain");
-    CHECK(all_refused(bad, 3, 2000));
+    CHECK(all_refused(bad, 3, T(2000)));
     broker_stop(&b);
 }
 
