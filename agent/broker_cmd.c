@@ -21,6 +21,8 @@
  */
 #include "broker_cmd.h"
 
+#include "fsutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -80,7 +82,7 @@ static int name_clash(const char *kind, const char *name, const char *conf_path,
         if (strcmp(*k, kind) == 0 ||
             em_conf_broker_path(conf_path, *k, path, sizeof path) < 0)
             continue;
-        btext = em_conf_read_file(path, &blen, err, sizeof err);
+        btext = em_read_file(path, &blen, err, sizeof err);
         if (!btext)
             continue;
         root = cJSON_ParseWithLength(btext, blen);
@@ -219,7 +221,7 @@ int em_broker_config(const char *kind, const char *file, const char *conf_path, 
                 kind ? kind : "");
         return 2;
     }
-    text = em_conf_read_file(file, &len, err, sizeof err);
+    text = em_read_file(file, &len, err, sizeof err);
     if (!text) {
         fprintf(errout, "%s\n", err);
         goto done;
@@ -230,7 +232,7 @@ int em_broker_config(const char *kind, const char *file, const char *conf_path, 
         em_errors_print(&errs, errout);
         goto done;
     }
-    ctext = em_conf_read_file(conf_path, &clen, err, sizeof err);
+    ctext = em_read_file(conf_path, &clen, err, sizeof err);
     if (!ctext) {
         fprintf(errout, "%s\n", err);
         goto done;

@@ -10,6 +10,8 @@
  */
 #include "conf.h"
 
+#include "fsutil.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -481,53 +483,6 @@ static cJSON *parse_json(struct ctx *x, const char *json, size_t len)
     return NULL;
 }
 
-char *em_conf_read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-    struct stat st;
-    char *buf = NULL;
-    size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-    if (fd < 0)
-        goto fail_errno;
-    if (fstat(fd, &st) < 0)
-        goto fail_errno;
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "cannot read '%s': not a regular file", path);
-        goto fail;
-    }
-    if ((unsigned long long)st.st_size > FILE_MAX) {
-        snprintf(err, errlen, "cannot read '%s': larger than %u bytes", path, FILE_MAX);
-        goto fail;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        snprintf(err, errlen, "cannot read '%s': out of memory", path);
-        goto fail;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            goto fail_errno;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    buf[got] = '\0';
-    close(fd);
-    *len = got;
-    return buf;
-
-fail_errno:
-    snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-fail:
-    free(buf);
-    if (fd >= 0)
-        close(fd);
-    return NULL;
-}
 
 /* ---- sections ---- */
 
@@ -1104,7 +1059,7 @@ static void merge_brokers(struct ctx *x, struct em_conf *c, const char *cfg_path
             continue;
         snprintf(origin, sizeof origin, "brokers.d/%s.json", *k);
         x->origin = origin;
-        text = em_conf_read_file(file, &len, err, sizeof err);
+        text = em_read_file(file, &len, err, sizeof err);
         if (!text) {
             report(x, "", "%s", err);
             x->origin = saved;
@@ -1288,7 +1243,7 @@ struct em_conf *em_conf_load(const char *path, struct em_errors *errs)
     char err[EM_ERROR_LEN];
     struct em_conf *c;
     size_t len;
-    char *text = em_conf_read_file(path, &len, err, sizeof err);
+    char *text = em_read_file(path, &len, err, sizeof err);
 
     if (!text) {
         em_errors_add(errs, "%s", err);

@@ -176,13 +176,6 @@ void em_conf_pub_release(struct em_pub_conf *p);
  */
 int em_conf_check(const char *path, FILE *out, FILE *errout);
 
-/*
- * Read a whole file (at most 4 MiB) into a new NUL-terminated buffer; *len gets
- * its size. Ownership of the buffer passes to the caller (free()). NULL with
- * "cannot read 'x': reason" in err on failure.
- */
-char *em_conf_read_file(const char *path, size_t *len, char *err, size_t errlen);
-
 /* The device with that id, or NULL. Borrowed from the tree. */
 const struct em_dev_conf *em_conf_device(const struct em_conf *c, const char *id);
 

@@ -4,6 +4,8 @@
  */
 #include "queue.h"
 
+#include "fsutil.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,21 +34,6 @@ struct em_queue {
     int redis_up;
 };
 
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0750) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 struct em_queue *em_queue_open(const struct em_conf *c, char *err, size_t errlen)
 {
     char dir[4096], e[256];
@@ -66,7 +53,7 @@ struct em_queue *em_queue_open(const struct em_conf *c, char *err, size_t errlen
         q->names[i] = c->publishers[i].name;
 
     snprintf(dir, sizeof dir, "%s/spool", c->agent.state_dir);
-    if (mkdir_p(c->agent.state_dir) < 0) {
+    if (em_mkdirs(c->agent.state_dir, 0750) < 0) {
         snprintf(err, errlen, "cannot create '%s': %s", c->agent.state_dir, strerror(errno));
         goto fail;
     }

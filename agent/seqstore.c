@@ -4,6 +4,8 @@
  */
 #include "seqstore.h"
 
+#include "fsutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,26 +32,6 @@ static void kernel_boot_id(char *buf, size_t len)
     }
     if (!buf[0])
         snprintf(buf, len, "unknown");
-}
-
-static int mkdirs(const char *dir)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-        return -1;
-    return 0;
 }
 
 /* Device ids become file names: keep them to a safe alphabet. */
@@ -123,7 +105,7 @@ int em_seq_open(struct em_seq *s, const char *state_dir, const char *device, int
         snprintf(err, errlen, "state_dir '%s' is too long", state_dir);
         return -1;
     }
-    if (!readonly && mkdirs(dir) < 0) {
+    if (!readonly && em_mkdirs(dir, 0750) < 0) {
         snprintf(err, errlen, "cannot create '%s': %s", dir, strerror(errno));
         return -1;
     }

@@ -167,3 +167,22 @@ seq_check() {
           printf "total %d, duplicates %d, out of order %d\n", total, dup, disorder
           exit (gaps || disorder) ? 1 : 0 }'
 }
+
+# poll_expected CONF PREFIX DEV:MODEL...: `edgemon poll --json` each device and
+# compare with tests/sim/expected/MODEL.json; one PASS/FAIL "PREFIX-MODEL" each.
+poll_expected() {
+    local conf=$1 prefix=$2 pair dev model
+    shift 2
+    for pair in "$@"; do
+        dev=${pair%%:*} model=${pair#*:}
+        if "$EDGEMON" poll -c "$conf" "$dev" --json >"$T_TMP/$dev.json" 2>"$T_TMP/$dev.err"; then
+            if "$JSONCMP" "$EXPECTED/$model.json" "$T_TMP/$dev.json"; then
+                pass "$prefix-$model"
+            else
+                fail "$prefix-$model" "values differ from $EXPECTED/$model.json"
+            fi
+        else
+            fail "$prefix-$model" "$(cat "$T_TMP/$dev.err")"
+        fi
+    done
+}

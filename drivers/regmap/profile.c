@@ -4,6 +4,8 @@
  */
 #include "profile.h"
 
+#include "fsutil.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -633,38 +635,12 @@ fail:
     return NULL;
 }
 
-static char *read_file(const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!f) {
-        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > 4 * 1024 * 1024 ||
-        fseek(f, 0, SEEK_SET)) {
-        snprintf(err, errlen, "cannot read '%s': not a regular file under 4 MiB", path);
-        fclose(f);
-        return NULL;
-    }
-    buf = malloc((size_t)n + 1);
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        snprintf(err, errlen, "cannot read '%s': %s", path, buf ? "short read" : "out of memory");
-        free(buf);
-        fclose(f);
-        return NULL;
-    }
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
-
 struct em_profile *em_profile_load(const char *name, char *err, size_t errlen)
 {
     size_t n = strlen(name);
     if (strchr(name, '/') || (n > 5 && strcmp(name + n - 5, ".json") == 0)) {
-        char *text = read_file(name, err, errlen);
+        size_t len;
+        char *text = em_read_file(name, &len, err, errlen);
         if (!text)
             return NULL;
         struct em_profile *p = em_profile_parse(text, name, err, errlen);

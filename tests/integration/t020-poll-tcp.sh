@@ -16,19 +16,8 @@ write_conf "$T_TMP/c.json" "[
   {\"id\": \"inv-1\", \"driver\": \"inverter\", \"profile\": \"sunspec\", \"bus\": \"$B\", \"unit\": 4},
   {\"id\": \"bat-1\", \"driver\": \"pms\", \"profile\": \"sunspec-battery\", \"bus\": \"$B\", \"unit\": 5}]"
 
-for pair in mppt-1:epever-tracer mppt-2:renogy-rover bms-1:seplos-v3 inv-1:sunspec \
-    bat-1:sunspec-battery; do
-    dev=${pair%%:*} model=${pair#*:}
-    if "$EDGEMON" poll -c "$T_TMP/c.json" "$dev" --json >"$T_TMP/$dev.json" 2>"$T_TMP/$dev.err"; then
-        if "$JSONCMP" "$EXPECTED/$model.json" "$T_TMP/$dev.json"; then
-            pass "poll-tcp-$model"
-        else
-            fail "poll-tcp-$model" "values differ from $EXPECTED/$model.json"
-        fi
-    else
-        fail "poll-tcp-$model" "$(cat "$T_TMP/$dev.err")"
-    fi
-done
+poll_expected "$T_TMP/c.json" poll-tcp mppt-1:epever-tracer mppt-2:renogy-rover bms-1:seplos-v3 \
+    inv-1:sunspec bat-1:sunspec-battery
 
 # The message envelope of CONTRACT section 3.
 m=$T_TMP/inv-1.json

@@ -99,8 +99,10 @@ int main(int argc, char **argv)
         cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(m, "values"), argv[2]);
         if (!v)
             v = cJSON_GetObjectItemCaseSensitive(m, argv[2]);
-        if (!v)
+        if (!v) {
+            cJSON_Delete(m);
             return 1;
+        }
         if (cJSON_IsString(v)) {
             printf("%s\n", v->valuestring);
         } else {

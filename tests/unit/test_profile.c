@@ -39,7 +39,7 @@ static void test_unknown_profile(void)
     CHECK(em_profile_load("victron", err, sizeof err) == NULL);
     CHECK(strstr(err, "unknown profile 'victron'") != NULL);
     CHECK(em_profile_load("/nonexistent/x.json", err, sizeof err) == NULL);
-    CHECK(strstr(err, "cannot open '/nonexistent/x.json'") != NULL);
+    CHECK(strstr(err, "cannot read '/nonexistent/x.json'") != NULL);
 }
 
 static void test_minimal_and_defaults(void)
