@@ -107,7 +107,7 @@ SIM_SRC    := $(wildcard tests/sim/*.c)
 SIM_OBJ    := $(SIM_SRC:%.c=$(B)/%.o)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-TOOL_BIN   := $(B)/tools/jsoncmp
+TOOL_BIN   := $(B)/tools/jsoncmp $(B)/tools/fill
 BENCH_SRC  := $(wildcard tests/bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
@@ -147,10 +147,10 @@ $(B)/tests/%: tests/unit/%.c $(B)/libedgemon.a tests/harness.h
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(B)/libedgemon.a $(EM_LIBS) $(LDLIBS)
 
-$(B)/tools/%: tests/tools/%.c
+$(B)/tools/%: tests/tools/%.c $(B)/libedgemon.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(EM_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libedgemon.a $(EM_LIBS) $(LDLIBS)
 
 $(B)/bench/%: tests/bench/%.c $(B)/libedgemon.a
 	@mkdir -p $(dir $@)
@@ -176,14 +176,14 @@ check: test
 # own `make B=build ...` builds stay plain.
 asan: deps
 	@$(MAKE) --no-print-directory B=build-asan OUT= SANITIZE=address,undefined all \
-	  $(UNIT_BIN:$(B)/%=build-asan/%) build-asan/tools/jsoncmp
+	  $(UNIT_BIN:$(B)/%=build-asan/%) $(TOOL_BIN:$(B)/%=build-asan/%)
 	@MAKEFLAGS= B=build-asan sh tests/run.sh; rc=$$?; rm -f edgemon edgemon-sim; exit $$rc
 
 valgrind: all $(UNIT_BIN)
 	@VALGRIND=1 sh tests/run.sh --unit-only
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@$(MAKE) --no-print-directory all $(BENCH_BIN) $(TOOL_BIN)
 	@bash tests/bench/run.sh
 
 demo: deps

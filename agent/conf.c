@@ -1321,7 +1321,16 @@ int em_conf_check(const char *path, FILE *out, FILE *errout)
         em_errors_print(&e, errout);
         return 1;
     }
+    /* What only this build can tell: whether each publisher type is compiled in. */
+    for (size_t i = 0; i < c->npublishers; i++)
+        if (!em_publisher_find(c->publishers[i].type))
+            em_errors_add(&e, "publishers[%zu].type: '%s' is not compiled into this build", i,
+                          c->publishers[i].type);
     em_conf_free(c);
+    if (e.n) {
+        em_errors_print(&e, errout);
+        return 1;
+    }
     fprintf(out, "configuration OK\n");
     return 0;
 }

@@ -27,6 +27,7 @@
 #include "conf.h"
 #include "device.h"
 #include "handoff.h"
+#include "live.h"
 #include "log.h"
 #include "message.h"
 #include "publisher.h"
@@ -36,6 +37,11 @@
 #define PUSH_BATCH     64
 #define WINDOW_MAX     4096
 #define STOP_DEADLINE_MS 3000
+/* Live lane: fresh readings go out beside a backlog of more than this many. */
+#define LIVE_BACKLOG_MIN 128
+#define LIVE_WINDOW      8
+#define LIVE_BYTES       (32 * 1024)
+#define LIVE_TOKEN       (1ull << 63)
 
 static volatile sig_atomic_t quit_flag, reload_flag;
 
@@ -68,6 +74,18 @@ struct pubrt {
     uint64_t published, deadletter, retries;
     uint64_t acked_since;           /* for the drain rate */
     double rate;                    /* confirmed messages per second */
+    /* live lane (see live.h) */
+    struct em_live *live;           /* owned */
+    int backlogged;
+    struct {
+        uint32_t gen;
+        int busy;
+        size_t dev;
+        uint64_t seq;
+    } ls[LIVE_WINDOW];
+    uint32_t lgen;
+    unsigned live_inflight;
+    uint64_t live_sent, live_skipped;
 };
 
 struct core {
@@ -115,6 +133,20 @@ static void sink(void *arg, struct em_device *d, const char *msg, size_t len, in
 static void on_done(void *arg, uint64_t token, enum em_pub_result r)
 {
     struct pubrt *p = arg;
+    if (token & LIVE_TOKEN) {
+        size_t k = (size_t)(token & 0xFF);
+        if (k >= LIVE_WINDOW || !p->ls[k].busy || p->ls[k].gen != (uint32_t)(token >> 8))
+            return;
+        p->ls[k].busy = 0;
+        p->live_inflight--;
+        if (r == EM_PUB_OK) {
+            /* Its backlog copy will be acked without being sent again. */
+            em_live_confirmed(p->live, p->ls[k].dev, p->ls[k].seq);
+            p->live_sent++;
+            p->published++;
+        }
+        return;
+    }
     size_t i = (size_t)(token & 0xFFFFFFFFu);
     if (i >= p->cap || p->ring[i].gen != (uint32_t)(token >> 32) ||
         p->ring[i].state != SLOT_SENT)
@@ -124,8 +156,10 @@ static void on_done(void *arg, uint64_t token, enum em_pub_result r)
 }
 
 /* Message envelope fields, from the fixed layout em_msg_format writes. */
-static int envelope(const char *m, size_t len, char *dataset, size_t dl, char *id, size_t il)
+static int envelope(const char *m, size_t len, char *dataset, size_t dl, char *id, size_t il,
+                    uint64_t *seq)
 {
+    static const char seq_key[] = "\"seq\":";
     static const char ds_key[] = "\"dataset\":\"", id_key[] = "\"id\":\"";
     const char *end = m + len, *p = NULL, *q;
     size_t n;
@@ -148,7 +182,61 @@ static int envelope(const char *m, size_t len, char *dataset, size_t dl, char *i
         return -1;
     memcpy(id, p, n);
     id[n] = 0;
+    *seq = 0;
+    for (const char *t = q; t + sizeof seq_key < end; t++)
+        if (memcmp(t, seq_key, sizeof seq_key - 1) == 0) {
+            *seq = strtoull(t + sizeof seq_key - 1, NULL, 10);
+            break;
+        }
     return 0;
+}
+
+/* Index of a device in the configuration (the live lane's table), or ndevices. */
+static size_t dev_index(const struct core *c, const char *id)
+{
+    for (size_t i = 0; i < c->conf->ndevices; i++)
+        if (strcmp(c->conf->devices[i].id, id) == 0)
+            return i;
+    return c->conf->ndevices;
+}
+
+/* Send waiting fresh readings beside the backlog. Returns 1 if any went out. */
+static int pump_live(struct core *c, struct pubrt *p)
+{
+    char dataset[16], id[80];
+    uint64_t seq;
+    size_t len;
+    int sent = 0;
+    const char *m;
+
+    while (p->live_inflight < LIVE_WINDOW && (m = em_live_peek(p->live, &len))) {
+        size_t k = 0;
+        while (k < LIVE_WINDOW && p->ls[k].busy)
+            k++;
+        if (k == LIVE_WINDOW || envelope(m, len, dataset, sizeof dataset, id, sizeof id, &seq) < 0) {
+            em_live_pop(p->live);
+            continue;
+        }
+        p->ls[k].busy = 1;
+        p->ls[k].gen = ++p->lgen;
+        p->ls[k].dev = dev_index(c, id);
+        p->ls[k].seq = seq;
+        p->live_inflight++;
+        struct em_pub_msg pm = {dataset, id, m, len,
+                                LIVE_TOKEN | ((uint64_t)p->ls[k].gen << 8) | (uint64_t)k};
+        enum em_pub_result r = p->impl->submit(p->ctx, &pm);
+        if (r == EM_PUB_RETRY) {
+            /* Window full or link down: keep the copy for the next round. */
+            if (p->ls[k].busy) {
+                p->ls[k].busy = 0;
+                p->live_inflight--;
+            }
+            break;
+        }
+        em_live_pop(p->live);
+        sent = 1;
+    }
+    return sent;
 }
 
 /* Ack the confirmed run at the head of the window. */
@@ -189,6 +277,23 @@ static void settle(struct core *c, struct pubrt *p)
             p->rewind_pending = 1;
 }
 
+/* The live lane is on while the backlog exceeds two windows (at least
+ * LIVE_BACKLOG_MIN), off again once it fits in one window. */
+static void update_lane(struct core *c, struct pubrt *p)
+{
+    struct em_qstats st;
+    if (em_queue_stats(c->queue, p->idx, &st) < 0)
+        return;
+    size_t window = p->conf->window > 0 ? (size_t)p->conf->window : 64;
+    size_t on = 2 * window > LIVE_BACKLOG_MIN ? 2 * window : LIVE_BACKLOG_MIN;
+    if (!p->backlogged && st.pending > (long long)on) {
+        p->backlogged = 1;
+    } else if (p->backlogged && st.pending <= (long long)window) {
+        p->backlogged = 0;
+        em_live_drop_waiting(p->live);
+    }
+}
+
 static void log_uplink(struct core *c, struct pubrt *p, int up)
 {
     struct em_qstats st;
@@ -201,6 +306,8 @@ static void log_uplink(struct core *c, struct pubrt *p, int up)
         log_info("[pub:%s:%s] uplink up%s", p->conf->type, p->conf->name, pending);
     else if (up)
         log_info("[pub:%s:%s] uplink back%s, draining", p->conf->type, p->conf->name, pending);
+    if (up)
+        update_lane(c, p);
     else
         log_warnx("[pub:%s:%s] uplink down, buffering%s", p->conf->type, p->conf->name, pending);
     p->was_up = up;
@@ -211,6 +318,7 @@ static int pump(struct core *c, struct pubrt *p)
 {
     struct em_qentry e[256];
     char dataset[16], id[80];
+    uint64_t seq;
     int busy = 0;
 
     if (p->impl->service)
@@ -230,14 +338,18 @@ static int pump(struct core *c, struct pubrt *p)
         p->rewind_pending = 0;
         p->retries++;
     }
-    if (!up)
+    if (!up) {
+        em_live_drop_waiting(p->live);
         return 0;
+    }
+    if (p->backlogged)
+        busy |= pump_live(c, p);
     size_t window = p->conf->window > 0 ? (size_t)p->conf->window : 64;
     if (window > p->cap)
         window = p->cap;
-    if (p->count >= window)
-        return 0;
-    size_t room = window - p->count;
+    if (p->count + p->live_inflight >= window)
+        return busy;
+    size_t room = window - p->count - p->live_inflight;
     if (room > sizeof e / sizeof e[0])
         room = sizeof e / sizeof e[0];
     int n = em_queue_read(c->queue, p->idx, e, room);
@@ -249,10 +361,16 @@ static int pump(struct core *c, struct pubrt *p)
         s->gen = ++p->gen;
         p->count++;
         busy = 1;
-        if (envelope(e[k].data, e[k].len, dataset, sizeof dataset, id, sizeof id) < 0 ||
+        if (envelope(e[k].data, e[k].len, dataset, sizeof dataset, id, sizeof id, &seq) < 0 ||
             !(p->conf->datasets & em_conf_dataset_bit(dataset))) {
             /* Not for this publisher (or not a message at all): confirm it away. */
             s->state = SLOT_SKIP;
+            continue;
+        }
+        if (em_live_take(p->live, dev_index(c, id), seq)) {
+            /* Already confirmed through the live lane. */
+            s->state = SLOT_SKIP;
+            p->live_skipped++;
             continue;
         }
         s->state = SLOT_SENT;
@@ -285,6 +403,7 @@ static void teardown_publishers(struct core *c)
         if (p->impl && p->ctx)
             p->impl->destroy(p->ctx);
         free(p->ring);
+        em_live_free(p->live);
     }
     free(c->pubs);
     c->pubs = NULL;
@@ -335,12 +454,17 @@ static int setup(struct core *c)
         }
         p->cap = pc->window > 0 && pc->window < WINDOW_MAX ? (size_t)pc->window * 2 : 128;
         p->ring = calloc(p->cap, sizeof *p->ring);
-        if (!p->ring)
+        p->live = em_live_new(conf->ndevices, LIVE_BYTES);
+        if (!p->ring || !p->live) {
+            free(p->ring);
+            em_live_free(p->live);
             goto oom;
+        }
         p->ctx = p->impl->create(pc, on_done, p, err, sizeof err);
         if (!p->ctx) {
             log_error("publishers[%zu] '%s': %s", i, pc->name, err);
             free(p->ring);
+            em_live_free(p->live);
             return -1;
         }
         c->npubs++;
@@ -415,6 +539,17 @@ static size_t drain_handoff(struct core *c, int wait_ms)
         return 0;
     if (c->print)
         fflush(stdout);
+    for (size_t i = 0; i < c->npubs; i++) {
+        struct pubrt *p = &c->pubs[i];
+        char dataset[16], id[80];
+        uint64_t seq;
+        if (!p->backlogged || p->was_up != 1)
+            continue;
+        for (size_t k = 0; k < n; k++)
+            if (envelope(m[k].data, m[k].len, dataset, sizeof dataset, id, sizeof id, &seq) == 0 &&
+                (p->conf->datasets & em_conf_dataset_bit(dataset)))
+                em_live_put(p->live, m[k].data, m[k].len);
+    }
     if (em_queue_push(c->queue, m, n) < 0) {
         unsigned sup;
         if (em_log_should("queue-push", 30, &sup))
@@ -445,9 +580,10 @@ static int write_stats(struct core *c, FILE *out)
             fprintf(out, "%s\"%s\":%lld", r ? "," : "", st.reason_names[r], st.dropped_by[r]);
         fprintf(out,
                 "},\"up\":%s,\"published\":%llu,\"dead_letter\":%llu,\"retries\":%llu,"
-                "\"drain_rate\":%.1f}",
+                "\"drain_rate\":%.1f,\"live_sent\":%llu}",
                 p->was_up == 1 ? "true" : "false", (unsigned long long)p->published,
-                (unsigned long long)p->deadletter, (unsigned long long)p->retries, p->rate);
+                (unsigned long long)p->deadletter, (unsigned long long)p->retries, p->rate,
+                (unsigned long long)p->live_sent);
     }
     fprintf(out, "}}\n");
     return 0;
@@ -472,6 +608,7 @@ static void every_second(struct core *c, double dt)
         struct pubrt *p = &c->pubs[i];
         p->rate = dt > 0 ? p->acked_since / dt : 0;
         p->acked_since = 0;
+        update_lane(c, p);
     }
     em_queue_sync(c->queue);
     save_stats(c);
@@ -527,7 +664,7 @@ static void stop_cleanly(struct core *c)
             if (p->impl->service)
                 p->impl->service(p->ctx);
             settle(c, p);
-            open += p->unresolved;
+            open += p->unresolved + p->live_inflight;
         }
         if (open == 0 || em_mono_ms() >= deadline)
             break;

@@ -64,7 +64,9 @@ wait_port() {
     for i in $(seq "$n"); do port_busy "$1" && return 0; sleep 0.05; done
     return 1
 }
-# wait_for SECONDS command...: until the command succeeds.
+# wait_for SECONDS command...: until the command succeeds. The command is run again
+# each time, but its arguments are expanded once by the caller: wait on a function
+# (lines_at_least, ...), never on "$(...)".
 wait_for() {
     local s=$1 i
     shift
@@ -186,3 +188,6 @@ poll_expected() {
         fi
     done
 }
+
+# lines_at_least FILE N: FILE has at least N lines (for wait_for).
+lines_at_least() { [ "$(grep -c . "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }

@@ -32,7 +32,7 @@ start_redis "$PR"
 start_mosquitto "$PM"
 write_conf "$T_TMP/drain.json" "[]" "{\"backend\": \"redis\", \"url\": \"redis://127.0.0.1:$PR/0\", \"max_messages\": 10000000}" \
     "[{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PM\", \"qos\": 1, \"window\": 256}]"
-"$BB/bench_fill" "$T_TMP/drain.json" "$N"
+"${B:-build}/tools/fill" "$T_TMP/drain.json" "$N"
 mosquitto_sub -h 127.0.0.1 -p "$PM" -q 1 -t 'monitoring/#' 2>/dev/null | wc -l >"$T_TMP/drain.count" &
 t0=$(date +%s%N)
 "$EDGEMON" run -c "$T_TMP/drain.json" 2>"$T_TMP/drain.err" &

@@ -43,7 +43,7 @@ write_conf "$T_TMP/c2.json" "[]" \
 "$EDGEMON" run -c "$T_TMP/c2.json" >>"$T_TMP/run2.out" 2>>"$T_TMP/run2.err" &
 AGENT=$!
 track "$AGENT"
-wait_for 10 test "$(grep -c . "$T_TMP/sub.txt")" -ge 30
+wait_for 10 lines_at_least "$T_TMP/sub.txt" 30
 sleep 0.5
 kill "$AGENT"
 wait "$AGENT"

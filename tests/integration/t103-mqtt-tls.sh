@@ -56,7 +56,7 @@ conf "$T_TMP/good.json" "$D/ca.crt"
 "$EDGEMON" run -c "$T_TMP/good.json" >/dev/null 2>"$T_TMP/good.err" &
 AGENT=$!
 track "$AGENT"
-wait_for 10 test "$(grep -c . "$T_TMP/sub.txt")" -ge $((pending + 5))
+wait_for 10 lines_at_least "$T_TMP/sub.txt" $((pending + 5))
 kill "$AGENT"
 wait "$AGENT"
 check tls-delivered test "$(grep -c . "$T_TMP/sub.txt")" -ge $((pending + 5))

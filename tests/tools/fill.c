@@ -1,8 +1,8 @@
-/* bench_fill.c - fill edgemon's queue with N realistic messages (for the drain bench).
+/* fill.c - fill edgemon's queue with N realistic messages (for the drain bench).
  * Copyright (c) 2026 edgemon authors
  * SPDX-License-Identifier: MIT
  *
- * usage: bench_fill CONFIG N   (pushes N mppt messages for every publisher of CONFIG)
+ * usage: fill CONFIG N   (pushes N mppt messages for every publisher of CONFIG)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +21,7 @@ int main(int argc, char **argv)
     struct em_qmsg m[64];
 
     if (argc != 3) {
-        fprintf(stderr, "usage: bench_fill CONFIG N\n");
+        fprintf(stderr, "usage: fill CONFIG N\n");
         return 2;
     }
     em_errors_init(&errs);
@@ -50,7 +50,7 @@ int main(int argc, char **argv)
     for (long done = 0; done < n;) {
         size_t k = 0;
         for (; k < 64 && done < n; k++, done++) {
-            struct em_msg_meta meta = {"mppt-1", c->agent.id, c->agent.site, (uint64_t)done + 1,
+            struct em_msg_meta meta = {"mppt-1-old", c->agent.id, c->agent.site, (uint64_t)done + 1,
                                        "0123456789abcdef", 1763900000000 + done};
             int len = em_msg_format(&ds, &meta, msg[k], sizeof msg[k]);
             m[k].data = msg[k];
