@@ -86,6 +86,7 @@ struct pubrt {
     uint32_t lgen;
     unsigned live_inflight;
     uint64_t live_sent, live_skipped;
+    long long dropped_logged;       /* drops already reported in the log */
 };
 
 struct core {
@@ -277,6 +278,28 @@ static void settle(struct core *c, struct pubrt *p)
             p->rewind_pending = 1;
 }
 
+/* Report new drops once a minute at most, with the count and the reasons. */
+static void log_drops(struct pubrt *p, const struct em_qstats *st)
+{
+    char key[96], why[160];
+    unsigned suppressed;
+    size_t n = 0;
+    if (st->dropped <= p->dropped_logged)
+        return;
+    snprintf(key, sizeof key, "drops:%s", p->conf->name);
+    if (!em_log_should(key, 60, &suppressed))
+        return;
+    why[0] = 0;
+    for (size_t r = 0; r < st->nreasons && n < sizeof why; r++)
+        if (st->dropped_by[r])
+            n += (size_t)snprintf(why + n, sizeof why - n, "%s%s %lld", n ? ", " : "",
+                                  st->reason_names[r], st->dropped_by[r]);
+    log_warnx("[pub:%s:%s] queue full: %lld oldest readings dropped since the last report "
+              "(%lld in all: %s)",
+              p->conf->type, p->conf->name, st->dropped - p->dropped_logged, st->dropped, why);
+    p->dropped_logged = st->dropped;
+}
+
 /* The live lane is on while the backlog exceeds two windows (at least
  * LIVE_BACKLOG_MIN), off again once it fits in one window. */
 static void update_lane(struct core *c, struct pubrt *p)
@@ -284,6 +307,7 @@ static void update_lane(struct core *c, struct pubrt *p)
     struct em_qstats st;
     if (em_queue_stats(c->queue, p->idx, &st) < 0)
         return;
+    log_drops(p, &st);
     size_t window = p->conf->window > 0 ? (size_t)p->conf->window : 64;
     size_t on = 2 * window > LIVE_BACKLOG_MIN ? 2 * window : LIVE_BACKLOG_MIN;
     if (!p->backlogged && st.pending > (long long)on) {
@@ -467,6 +491,9 @@ static int setup(struct core *c)
             em_live_free(p->live);
             return -1;
         }
+        struct em_qstats st;
+        if (em_queue_stats(c->queue, p->idx, &st) == 0)
+            p->dropped_logged = st.dropped; /* earlier runs' drops are not news */
         c->npubs++;
     }
     c->devs = calloc(conf->ndevices ? conf->ndevices : 1, sizeof *c->devs);

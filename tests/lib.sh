@@ -190,4 +190,8 @@ poll_expected() {
 }
 
 # lines_at_least FILE N: FILE has at least N lines (for wait_for).
-lines_at_least() { [ "$(grep -c . "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
+lines_at_least() {
+    local n
+    n=$(grep -c . "$1" 2>/dev/null)
+    [ "${n:-0}" -ge "$2" ]
+}
