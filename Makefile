@@ -48,15 +48,22 @@ PKGS         += libcurl
 endif
 PKG_CFLAGS   ?= $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS     ?= $(shell $(PKG_CONFIG) --libs $(PKGS))
-# paho.mqtt.c ships no .pc file.
+# paho.mqtt.c ships no .pc file. MQTT_TLS=no links the variant without OpenSSL
+# (mqtts:// is then refused): OpenSSL alone adds about 3 MB of resident code.
+MQTT_TLS     ?= yes
+ifeq ($(MQTT_TLS),yes)
 MQTT_LIBS    ?= -lpaho-mqtt3as
+else
+MQTT_LIBS    ?= -lpaho-mqtt3a
+EM_MQTT_TLS_FLAG = -DEM_MQTT_NO_TLS
+endif
 
 WARN = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
        -Wshadow -Wpointer-arith -Wformat-security -Wsign-compare -Wno-missing-field-initializers
 EM_CPPFLAGS = -D_GNU_SOURCE -DEM_VERSION=\"$(VERSION)\" -I. -Iagent -Idrivers -Idrivers/regmap \
-              -Ipublishers
+              -Ipublishers $(EM_MQTT_TLS_FLAG)
 EM_CFLAGS   = -std=c11 $(WARN) -pthread -MMD -MP -ffunction-sections -fdata-sections
-EM_LDFLAGS  = -pthread -Wl,--gc-sections
+EM_LDFLAGS  = -pthread -Wl,--gc-sections -Wl,--as-needed
 EM_LIBS     = $(PKG_LIBS) -lm
 
 PUB_SRC :=

@@ -649,7 +649,9 @@ static void every_second(struct core *c, double dt)
 static int loop_once(struct core *c, int64_t *last_service, int64_t *last_second, int busy)
 {
     int work = 0;
-    int wait = busy ? 0 : 20;
+    /* New readings wake the hand-off at once; the timeout only paces the
+     * publishers' housekeeping, and 1 ms while confirmations are awaited. */
+    int wait = busy ? 0 : 100;
     for (size_t i = 0; i < c->npubs; i++)
         if (c->pubs[i].unresolved > 0)
             wait = busy ? 0 : 1;

@@ -490,6 +490,11 @@ static int parse_url(const char *url, char *uri, size_t urilen, int *tls, char *
         *tls = 0;
         host = url + 7;
     } else if (strncmp(url, "mqtts://", 8) == 0) {
+#ifdef EM_MQTT_NO_TLS
+        /* Built with MQTT_TLS=no: linked to paho without OpenSSL. */
+        set_err(err, errlen, "'%s': this build has no MQTT over TLS (MQTT_TLS=no)", url);
+        return -1;
+#endif
         *tls = 1;
         host = url + 8;
     } else {

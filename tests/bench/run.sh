@@ -97,4 +97,10 @@ steady() { # name devices-per-sim sims interval seconds
 }
 echo "== steady state (Redis queue, MQTT QoS 1 to local mosquitto)"
 steady "demo site: 3 devices at 1 s" 3 1 1000 20
-steady "100 devices at 1 s (4 buses)" 25 4 1000 20
+steady "100 devices at 1 s (10 buses)" 10 10 1000 20
+# The same without OpenSSL (MQTT_TLS=no): libcrypto alone is ~3 MB of resident code.
+make --no-print-directory B=build-notls MQTT_TLS=no build-notls/edgemon >/dev/null
+EDGEMON=$T_ROOT/build-notls/edgemon
+echo "== steady state, MQTT_TLS=no build"
+steady "demo site, no TLS" 3 1 1000 20
+steady "100 devices, no TLS" 10 10 1000 20
