@@ -87,6 +87,7 @@ struct pubrt {
     unsigned live_inflight;
     uint64_t live_sent, live_skipped;
     long long dropped_logged;       /* drops already reported in the log */
+    int64_t since;                  /* monotonic ms when created */
 };
 
 struct core {
@@ -266,7 +267,8 @@ static void settle(struct core *c, struct pubrt *p)
         p->head = (p->head + 1) % p->cap;
         p->count--;
         if (n == sizeof acks / sizeof acks[0]) {
-            em_queue_ack(c->queue, p->idx, acks, n);
+            if (em_queue_ack(c->queue, p->idx, acks, n) < 0)
+                p->rewind_pending = 1;
             n = 0;
         }
     }
@@ -321,8 +323,11 @@ static void update_lane(struct core *c, struct pubrt *p)
 static void log_uplink(struct core *c, struct pubrt *p, int up)
 {
     struct em_qstats st;
-    if (up == p->was_up || (!up && p->was_up == -1))
-        return; /* no change, or not connected yet: nothing was lost */
+    if (up == p->was_up)
+        return;
+    /* Never connected yet: say so once the first attempts had their time. */
+    if (!up && p->was_up == -1 && em_mono_ms() - p->since < 3000)
+        return;
     char pending[48] = "";
     if (em_queue_stats(c->queue, p->idx, &st) == 0)
         snprintf(pending, sizeof pending, ", %lld pending", st.pending);
@@ -332,6 +337,9 @@ static void log_uplink(struct core *c, struct pubrt *p, int up)
         log_info("[pub:%s:%s] uplink back%s, draining", p->conf->type, p->conf->name, pending);
     if (up)
         update_lane(c, p);
+    else if (p->was_up == -1)
+        log_warnx("[pub:%s:%s] uplink not reachable since start, buffering%s", p->conf->type,
+                  p->conf->name, pending);
     else
         log_warnx("[pub:%s:%s] uplink down, buffering%s", p->conf->type, p->conf->name, pending);
     p->was_up = up;
@@ -471,6 +479,7 @@ static int setup(struct core *c)
         p->conf = pc;
         p->idx = i;
         p->was_up = -1;
+        p->since = em_mono_ms();
         p->impl = em_publisher_find(pc->type);
         if (!p->impl) {
             log_error("publishers[%zu].type: '%s' is not compiled into this build", i, pc->type);

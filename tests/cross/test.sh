@@ -208,7 +208,9 @@ EOF
             >"$TMP/poll.out" 2>"$TMP/poll.err"
         rc=$?
         # The host-built jsoncmp checks the values against the simulator's own.
-        if [ "$rc" -eq 0 ] && make --no-print-directory build/tools/jsoncmp >/dev/null 2>&1 &&
+        # (A host build: without the cross pkg-config settings and make flags.)
+        if [ "$rc" -eq 0 ] && env -u PKG_CONFIG_SYSROOT_DIR -u PKG_CONFIG_LIBDIR MAKEFLAGS= \
+            MAKELEVEL= make --no-print-directory build/tools/jsoncmp >/dev/null 2>&1 &&
             build/tools/jsoncmp tests/sim/expected/epever-tracer.json "$TMP/poll.out"; then
             ok "edgemon poll --json under qemu: the simulator's epever-tracer values"
         else

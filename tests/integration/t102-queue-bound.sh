@@ -31,6 +31,7 @@ check bound-holds test "$pending" -eq 30
 check drops-counted test "$dropped" -gt 0
 check drops-plus-kept-is-polled test $((dropped + pending)) -eq "$polled"
 check drop-reason-named grep -q '"max_messages":'"$dropped" "$T_TMP/q.json"
+check never-connected-logged grep -q "\[pub:mqtt:uplink\] uplink not reachable since start, buffering" "$T_TMP/run.err"
 check drops-logged grep -q "\[pub:mqtt:uplink\] queue full: [0-9]* oldest readings dropped" "$T_TMP/run.err"
 check drops-logged-not-flooding test "$(grep -c 'queue full' "$T_TMP/run.err")" -le 1
 

@@ -118,7 +118,8 @@ static int parse_unit(const char *s, int *unit)
 
 static int fault_fail(char *err, size_t errlen, const char *spec, const char *why)
 {
-    snprintf(err, errlen, "bad fault '%s': %s", spec, why);
+    /* Bounded: a fault spec is a short word, and a cut message is still useful. */
+    snprintf(err, errlen, "bad fault '%.100s': %.80s", spec, why);
     errno = EINVAL;
     return -1;
 }
