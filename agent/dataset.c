@@ -168,16 +168,6 @@ int em_ds_add_num(struct em_dataset *ds, const char *key, double val)
     return 0;
 }
 
-void em_ds_remove(struct em_dataset *ds, const char *key)
-{
-    struct em_value *v = em_ds_find(ds, key);
-    if (!v)
-        return;
-    size_t i = (size_t)(v - ds->v);
-    memmove(&ds->v[i], &ds->v[i + 1], (ds->n - i - 1) * sizeof ds->v[0]);
-    ds->n--;
-}
-
 struct em_mppt_input *em_ds_input(struct em_dataset *ds, int64_t id)
 {
     for (size_t i = 0; i < ds->ninputs; i++)

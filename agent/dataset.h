@@ -88,8 +88,6 @@ int em_ds_add_str(struct em_dataset *ds, const char *key, const char *s);
 int em_ds_touch_strs(struct em_dataset *ds, const char *key);
 /* Sets element idx of numeric list `key`; the list must be appended in order. */
 int em_ds_add_num(struct em_dataset *ds, const char *key, double v);
-/* Remove `key` if present. */
-void em_ds_remove(struct em_dataset *ds, const char *key);
 /* Returns the mppt input with that id, creating it; NULL when full. */
 struct em_mppt_input *em_ds_input(struct em_dataset *ds, int64_t id);
 

@@ -147,15 +147,6 @@ int em_seq_take(struct em_seq *s, uint64_t *seq)
     return write_state(s, 0, force);
 }
 
-int em_seq_sync(struct em_seq *s, int force)
-{
-    if (s->readonly || !s->dirty)
-        return 0;
-    if (!force && mono_s() - s->last_sync < EM_SEQ_SYNC_S)
-        return 0;
-    return write_state(s, 0, 1);
-}
-
 void em_seq_close(struct em_seq *s)
 {
     if (!s->readonly && s->path[0])

@@ -41,9 +41,6 @@ int em_seq_open(struct em_seq *s, const char *state_dir, const char *device, int
  * file cannot be written (the seq is still valid and in memory). */
 int em_seq_take(struct em_seq *s, uint64_t *seq);
 
-/* fsync when the interval has passed (force: now). */
-int em_seq_sync(struct em_seq *s, int force);
-
 /* Sync and mark a clean close. */
 void em_seq_close(struct em_seq *s);
 

@@ -29,14 +29,6 @@ static const struct {
 static const char *const orders[] = {"ABCD", "CDAB", "BADC", "DCBA"};
 static const char *const spaces[] = {"holding", "input", "coil", "discrete"};
 
-const char *em_ptype_name(enum em_ptype t)
-{
-    for (size_t i = 0; i < sizeof ptypes / sizeof ptypes[0]; i++)
-        if (ptypes[i].type == t)
-            return ptypes[i].name;
-    return "?";
-}
-
 unsigned em_ptype_regs(enum em_ptype t)
 {
     for (size_t i = 0; i < sizeof ptypes / sizeof ptypes[0]; i++)

@@ -117,7 +117,6 @@ extern const char *const em_profile_builtin_names[];
 void em_profile_free(struct em_profile *p);
 
 /* Helpers used by the engine and the tests. */
-const char *em_ptype_name(enum em_ptype t);
 unsigned em_ptype_regs(enum em_ptype t); /* registers per element (string: 0) */
 int em_point_copy(struct em_point *dst, const struct em_point *src);
 void em_point_release(struct em_point *pt);
