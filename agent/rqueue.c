@@ -556,20 +556,25 @@ static int reply_error(struct em_rqueue *q, const redisReply *r, const char *wha
     return EIO;
 }
 
+static int vappend(struct em_rqueue *q, const char *fmt, va_list ap)
+{
+    if (redisvAppendCommand(q->c, fmt, ap) != REDIS_OK) {
+        set_err(q, "redis: cannot queue a command (out of memory)");
+        drop_conn(q, ENOMEM);
+        return -1;
+    }
+    return 0;
+}
+
 static int append(struct em_rqueue *q, const char *fmt, ...)
 {
     va_list ap;
     int rc;
 
     va_start(ap, fmt);
-    rc = redisvAppendCommand(q->c, fmt, ap);
+    rc = vappend(q, fmt, ap);
     va_end(ap);
-    if (rc != REDIS_OK) {
-        set_err(q, "redis: cannot queue a command (out of memory)");
-        drop_conn(q, ENOMEM);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 /* Reads the next pipelined reply. A connection error closes the connection. */
@@ -589,20 +594,16 @@ static redisReply *next_reply(struct em_rqueue *q)
     return r;
 }
 
+/* One command and its reply: append() plus next_reply(). */
 static redisReply *command(struct em_rqueue *q, const char *fmt, ...)
 {
     va_list ap;
     int rc;
 
     va_start(ap, fmt);
-    rc = redisvAppendCommand(q->c, fmt, ap);
+    rc = vappend(q, fmt, ap);
     va_end(ap);
-    if (rc != REDIS_OK) {
-        set_err(q, "redis: cannot queue a command (out of memory)");
-        drop_conn(q, ENOMEM);
-        return NULL;
-    }
-    return next_reply(q);
+    return rc < 0 ? NULL : next_reply(q);
 }
 
 static void reset_pubs(struct em_rqueue *q)

@@ -49,15 +49,7 @@ stop_pid() {
     return 0
 }
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# A TCP port nobody listens on now.
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-        port_busy "$p" || { echo "$p"; return; }
-    done
-}
+. "$T_ROOT/tests/ports.sh"
 # wait_port PORT [seconds]: until something accepts on 127.0.0.1:PORT.
 wait_port() {
     local i n=$((${2:-10} * 20))
@@ -194,4 +186,15 @@ lines_at_least() {
     local n
     n=$(grep -c . "$1" 2>/dev/null)
     [ "${n:-0}" -ge "$2" ]
+}
+
+# five_devices_conf FILE BUS: the five simulator models as units 1-5 of one bus,
+# as tests/sim/expected/ describes them.
+five_devices_conf() {
+    write_conf "$1" "[
+  {\"id\": \"mppt-1\", \"driver\": \"mppt\", \"profile\": \"epever-tracer\", \"bus\": \"$2\", \"unit\": 1},
+  {\"id\": \"mppt-2\", \"driver\": \"mppt\", \"profile\": \"renogy-rover\", \"bus\": \"$2\", \"unit\": 2},
+  {\"id\": \"bms-1\", \"driver\": \"pms\", \"profile\": \"seplos-v3\", \"bus\": \"$2\", \"unit\": 3},
+  {\"id\": \"inv-1\", \"driver\": \"inverter\", \"profile\": \"sunspec\", \"bus\": \"$2\", \"unit\": 4},
+  {\"id\": \"bat-1\", \"driver\": \"pms\", \"profile\": \"sunspec-battery\", \"bus\": \"$2\", \"unit\": 5}]"
 }

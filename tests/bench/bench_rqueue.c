@@ -8,6 +8,7 @@
  * rate, the cost of fanning out to 4 publishers, and used_memory per 100k entries.
  */
 #include "rqueue.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -36,25 +37,6 @@ static double now_s(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
-        port = ntohs(a.sin_port);
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    return port;
 }
 
 static long long used_memory(void)
@@ -115,14 +97,6 @@ static int srv_start(void)
     return -1;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void srv_stop(void)
 {
     int st, i;
@@ -139,7 +113,7 @@ static void srv_stop(void)
         srv_pid = -1;
     }
     if (srv_dir[0]) {
-        nftw(srv_dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+        rm_rf(srv_dir);
     }
 }
 

@@ -172,14 +172,7 @@ t3=$(date +%s)
 echo "time $arch: unit tests under qemu $((t3 - t2)) s"
 
 # One poll of the cross-built simulator by the cross-built agent, both under qemu.
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-        port_busy "$p" || { echo "$p"; return; }
-    done
-}
+. "$ROOT/tests/ports.sh"
 if [ -x "$BDIR/edgemon" ] && [ -x "$BDIR/edgemon-sim" ]; then
     port=$(free_port)
     mkdir -p "$TMP/state"

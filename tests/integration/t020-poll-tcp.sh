@@ -9,12 +9,7 @@ start_sim --tcp "127.0.0.1:$P" --device epever-tracer@1 --device renogy-rover@2 
 wait_port "$P" 10 || { fail sim-start "simulator did not listen on $P"; exit 1; }
 
 B="tcp://127.0.0.1:$P"
-write_conf "$T_TMP/c.json" "[
-  {\"id\": \"mppt-1\", \"driver\": \"mppt\", \"profile\": \"epever-tracer\", \"bus\": \"$B\", \"unit\": 1},
-  {\"id\": \"mppt-2\", \"driver\": \"mppt\", \"profile\": \"renogy-rover\", \"bus\": \"$B\", \"unit\": 2},
-  {\"id\": \"bms-1\", \"driver\": \"pms\", \"profile\": \"seplos-v3\", \"bus\": \"$B\", \"unit\": 3},
-  {\"id\": \"inv-1\", \"driver\": \"inverter\", \"profile\": \"sunspec\", \"bus\": \"$B\", \"unit\": 4},
-  {\"id\": \"bat-1\", \"driver\": \"pms\", \"profile\": \"sunspec-battery\", \"bus\": \"$B\", \"unit\": 5}]"
+five_devices_conf "$T_TMP/c.json" "$B"
 
 poll_expected "$T_TMP/c.json" poll-tcp mppt-1:epever-tracer mppt-2:renogy-rover bms-1:seplos-v3 \
     inv-1:sunspec bat-1:sunspec-battery

@@ -9,12 +9,7 @@ start_sim --rtu "$PTY_A" --baud 19200 --device epever-tracer@1 --device renogy-r
 wait_for 5 grep -q listening "$T_TMP/sim.log" || { fail sim-start "$(cat "$T_TMP/sim.log")"; exit 1; }
 
 B="rtu:$PTY_B?baud=19200&parity=N&data=8&stop=1"
-write_conf "$T_TMP/c.json" "[
-  {\"id\": \"mppt-1\", \"driver\": \"mppt\", \"profile\": \"epever-tracer\", \"bus\": \"$B\", \"unit\": 1},
-  {\"id\": \"mppt-2\", \"driver\": \"mppt\", \"profile\": \"renogy-rover\", \"bus\": \"$B\", \"unit\": 2},
-  {\"id\": \"bms-1\", \"driver\": \"pms\", \"profile\": \"seplos-v3\", \"bus\": \"$B\", \"unit\": 3},
-  {\"id\": \"inv-1\", \"driver\": \"inverter\", \"profile\": \"sunspec\", \"bus\": \"$B\", \"unit\": 4},
-  {\"id\": \"bat-1\", \"driver\": \"pms\", \"profile\": \"sunspec-battery\", \"bus\": \"$B\", \"unit\": 5}]"
+five_devices_conf "$T_TMP/c.json" "$B"
 
 poll_expected "$T_TMP/c.json" poll-rtu mppt-1:epever-tracer mppt-2:renogy-rover bms-1:seplos-v3 \
     inv-1:sunspec bat-1:sunspec-battery

@@ -29,6 +29,7 @@
 #include "harness.h"
 #include "mqtt/mqtt.h"
 #include "publisher.h"
+#include "testutil.h"
 
 static const struct em_publisher *pub = &mqtt_publisher;
 static char tmpdir[PATH_MAX];
@@ -158,19 +159,11 @@ static void stop_all(void)
     }
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void cleanup(void)
 {
     stop_all();
     if (tmpdir[0] && !getenv("KEEP_TMP"))
-        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        rm_rf(tmpdir);
 }
 
 static int write_file(const char *path, const char *fmt, ...)
@@ -205,33 +198,6 @@ static void tmp_path(char *out, size_t len, const char *name)
 }
 
 /* -------------------------------------------------------------- broker */
-
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-static int port_open(int port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-    if (fd < 0)
-        return 0;
-    ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    return ok;
-}
 
 struct broker {
     pid_t pid;

@@ -8,6 +8,7 @@
  */
 #include "harness.h"
 #include "rqueue.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -50,25 +51,6 @@ static void sleep_ms(long ms)
 
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
     }
-}
-
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
-        port = ntohs(a.sin_port);
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    return port;
 }
 
 static redisContext *raw_connect(const struct srv *s)
@@ -198,19 +180,11 @@ static void srv_kill(struct srv *s, int sig)
     s->in_use = 0;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void srv_destroy(struct srv *s)
 {
     srv_kill(s, SIGTERM);
     if (s->dir[0]) {
-        nftw(s->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+        rm_rf(s->dir);
     }
     memset(s, 0, sizeof(*s));
 }
