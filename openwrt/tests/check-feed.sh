@@ -47,7 +47,7 @@ if stub_make edgemon "$TMP/full.txt" "${full[@]}"; then
     ok "edgemon/Makefile parses (make -n, all publishers)"
     bad=""
     for want in "WITH_MQTT=yes" "WITH_REDIS_PUB=yes" "WITH_KUBEMQ=yes" "WITH_HTTP=yes" \
-        'MQTT_LIBS="-lpaho-mqtt3a"' "/usr/bin/edgemon" "/etc/init.d/edgemon" \
+        "MQTT_TLS=no" "/usr/bin/edgemon" "/etc/init.d/edgemon" \
         "/etc/config/edgemon" "/etc/edgemon/edgemon.json" "/usr/share/edgemon/profiles" \
         "USERID: edgemon=" "+libmodbus +libhiredis +cJSON" ":libcurl" ":libpaho-mqtt-c"; do
         has "$TMP/full.txt" "$want" || bad="$bad '$want'"
@@ -67,8 +67,8 @@ fi
 # --- edgemon: minimal build (no KubeMQ, no HTTP) and MQTT over TLS -----------------
 if stub_make edgemon "$TMP/min.txt" CONFIG_EDGEMON_MQTT=y CONFIG_EDGEMON_MQTT_TLS=y; then
     if has "$TMP/min.txt" "WITH_KUBEMQ=no" && has "$TMP/min.txt" "WITH_HTTP=no" &&
-        has "$TMP/min.txt" 'MQTT_LIBS="-lpaho-mqtt3as"'; then
-        ok "edgemon minimal + TLS switches reach the build (WITH_KUBEMQ=no WITH_HTTP=no, -lpaho-mqtt3as)"
+        has "$TMP/min.txt" "MQTT_TLS=yes"; then
+        ok "edgemon minimal + TLS switches reach the build (WITH_KUBEMQ=no WITH_HTTP=no MQTT_TLS=yes)"
     else
         ko "edgemon minimal + TLS switches" "not in the compile line"
     fi

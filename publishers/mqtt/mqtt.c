@@ -38,9 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <MQTTAsync.h>
-
 #include "mqtt/mqtt.h"
+#include "mqtt/paho.h"
 #include "publisher.h"
 
 #define MQTT_DEFAULT_TOPIC      "monitoring/{dataset}/{id}"
@@ -92,6 +91,7 @@ struct mqtt_verdict {
 };
 
 struct mqtt_ctx {
+    const struct em_paho *paho; /* the loaded library; lives as long as the process */
     MQTTAsync client;
     em_pub_done_fn done;
     void *core;
@@ -260,10 +260,11 @@ static void mqtt_lost(void *context, char *cause)
 /* Paho requires a messageArrived callback; we subscribe to nothing. */
 static int mqtt_arrived(void *context, char *topic, int topiclen, MQTTAsync_message *msg)
 {
-    (void)context;
+    struct mqtt_ctx *c = context;
+
     (void)topiclen;
-    MQTTAsync_freeMessage(&msg);
-    MQTTAsync_free(topic);
+    c->paho->freeMessage(&msg);
+    c->paho->free(topic);
     return 1;
 }
 
@@ -305,7 +306,7 @@ static int publish_status(struct mqtt_ctx *c, const char *state, int wait)
         ro.onFailure = mqtt_offline_failed;
         ro.context = c;
     }
-    return MQTTAsync_sendMessage(c->client, c->status_topic, &msg, &ro);
+    return c->paho->sendMessage(c->client, c->status_topic, &msg, &ro);
 }
 
 /* Start the lazy connect; after that paho reconnects by itself (core thread). */
@@ -313,7 +314,7 @@ static void start_connect(struct mqtt_ctx *c)
 {
     if (c->started || !time_reached(c->next_connect))
         return;
-    if (MQTTAsync_connect(c->client, &c->copts) == MQTTASYNC_SUCCESS) {
+    if (c->paho->connect(c->client, &c->copts) == MQTTASYNC_SUCCESS) {
         c->started = 1;
     } else {
         c->next_connect = mono_now();
@@ -396,7 +397,7 @@ static enum em_pub_result mqtt_submit(void *ctx, const struct em_pub_msg *m)
     ro.onSuccess = mqtt_sent;
     ro.onFailure = mqtt_failed;
     ro.context = s;
-    rc = MQTTAsync_sendMessage(c->client, topic, &msg, &ro);
+    rc = c->paho->sendMessage(c->client, topic, &msg, &ro);
 
     pthread_mutex_lock(&c->lock);
     if (rc != MQTTASYNC_SUCCESS) {
@@ -714,17 +715,20 @@ static void *mqtt_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
     cropts.maxBufferedMessages = (int)c->nslots + 8;
     cropts.deleteOldestMessages = 0;
     cropts.restoreMessages = 0;
-    rc = MQTTAsync_createWithOptions(&c->client, c->uri, c->client_id,
-                                     MQTTCLIENT_PERSISTENCE_NONE, NULL, &cropts);
+    c->paho = em_paho_get(tls, err, errlen);
+    if (!c->paho)
+        goto fail;
+    rc = c->paho->createWithOptions(&c->client, c->uri, c->client_id,
+                                    MQTTCLIENT_PERSISTENCE_NONE, NULL, &cropts);
     if (rc != MQTTASYNC_SUCCESS) {
         c->client = NULL;
         set_err(err, errlen, "cannot create MQTT client for '%s': %s", c->uri,
-                 MQTTAsync_strerror(rc));
+                 c->paho->strerror(rc));
         goto fail;
     }
-    if (MQTTAsync_setCallbacks(c->client, c, mqtt_lost, mqtt_arrived, NULL) !=
+    if (c->paho->setCallbacks(c->client, c, mqtt_lost, mqtt_arrived, NULL) !=
             MQTTASYNC_SUCCESS ||
-        MQTTAsync_setConnected(c->client, c, mqtt_connected) != MQTTASYNC_SUCCESS) {
+        c->paho->setConnected(c->client, c, mqtt_connected) != MQTTASYNC_SUCCESS) {
         set_err(err, errlen, "cannot set MQTT callbacks");
         goto fail;
     }
@@ -804,7 +808,7 @@ static void mqtt_destroy(void *ctx)
             pthread_mutex_unlock(&c->lock);
         }
         /* May call mqtt_failed for what is still in flight: lock must be free. */
-        MQTTAsync_destroy(&c->client);
+        c->paho->destroy(&c->client);
     }
     if (c->password) {
         explicit_bzero(c->password, strlen(c->password));

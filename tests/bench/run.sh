@@ -18,7 +18,7 @@ wait_port "$P" 10
 stop_pid "$SIM_PID"
 
 for b in "$BB"/bench_*; do
-    case "$b" in */bench_poll) continue ;; esac
+    case "$b" in */bench_poll | */bench_paho) continue ;; esac
     [ -x "$b" ] || continue
     echo "== $(basename "$b")"
     "$b"
@@ -33,7 +33,6 @@ start_mosquitto "$PM"
 write_conf "$T_TMP/drain.json" "[]" "{\"backend\": \"redis\", \"url\": \"redis://127.0.0.1:$PR/0\", \"max_messages\": 10000000}" \
     "[{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PM\", \"qos\": 1, \"window\": 256}]"
 "${B:-build}/tools/fill" "$T_TMP/drain.json" "$N"
-mosquitto_sub -h 127.0.0.1 -p "$PM" -q 1 -t 'monitoring/#' 2>/dev/null | wc -l >"$T_TMP/drain.count" &
 t0=$(date +%s%N)
 "$EDGEMON" run -c "$T_TMP/drain.json" 2>"$T_TMP/drain.err" &
 AG=$!
@@ -44,6 +43,7 @@ while :; do
     [ "${p:-1}" -eq 0 ] && break
 done
 t1=$(date +%s%N)
+published=$("$EDGEMON" queue -c "$T_TMP/drain.json" | grep -o '"published":[0-9]*' | cut -d: -f2)
 kill "$AG"
 wait "$AG"
 ours=$(awk -v n="$N" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')
@@ -53,13 +53,16 @@ t0=$(date +%s%N)
 mosquitto_pub -h 127.0.0.1 -p "$PM" -q 1 -t bench/line -l <"$T_TMP/lines"
 t1=$(date +%s%N)
 theirs=$(awk -v n="$N" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')
-echo "  edgemon drain (Redis -> MQTT, QoS 1, PUBACK before ack): $ours readings/s"
+echo "  edgemon drain (Redis -> MQTT, QoS 1, PUBACK before ack): $ours readings/s ($published confirmed)"
 echo "  mosquitto_pub -l -q 1, same count, same broker:          $theirs lines/s"
 awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "  ratio: %.2f\n", a / b }'
+echo "  the client library's own ceiling, same broker (no Redis, no edgemon):"
+"$BB/bench_paho" "$PM" "$N"
 
 # ---- steady state: RSS and CPU per published reading ----
 steady() { # name devices-per-sim sims interval seconds
-    local name=$1 per=$2 sims=$3 iv=$4 secs=$5 devs="" i k port first=1
+    local name=$1 per=$2 sims=$3 iv=$4 secs=$5 devs="" i k port first=1 pub=$PUB
+    [ -n "$pub" ] || pub="{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PM\"}"
     for i in $(seq "$sims"); do
         port=$(free_port)
         args=""
@@ -74,7 +77,7 @@ steady() { # name devices-per-sim sims interval seconds
         done
     done
     write_conf "$T_TMP/$name.json" "[$devs]" "{\"backend\": \"redis\", \"url\": \"redis://127.0.0.1:$PR/0\"}" \
-        "[{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PM\"}]"
+        "[$pub]"
     sed -i "s|$T_TMP/state|$T_TMP/state-$name|" "$T_TMP/$name.json"
     "$EDGEMON" run -c "$T_TMP/$name.json" 2>"$T_TMP/$name.err" &
     AG=$!
@@ -98,9 +101,20 @@ steady() { # name devices-per-sim sims interval seconds
 echo "== steady state (Redis queue, MQTT QoS 1 to local mosquitto)"
 steady "demo site: 3 devices at 1 s" 3 1 1000 20
 steady "100 devices at 1 s (10 buses)" 10 10 1000 20
-# The same without OpenSSL (MQTT_TLS=no): libcrypto alone is ~3 MB of resident code.
-make --no-print-directory B=build-notls MQTT_TLS=no build-notls/edgemon >/dev/null
-EDGEMON=$T_ROOT/build-notls/edgemon
-echo "== steady state, MQTT_TLS=no build"
-steady "demo site, no TLS" 3 1 1000 20
-steady "100 devices, no TLS" 10 10 1000 20
+# The demo site again over mqtts:// (certificates made here): what loading OpenSSL costs.
+D=$T_TMP/pki
+mkdir -p "$D"
+(
+    cd "$D" || exit 1
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=bench CA" -keyout ca.key -out ca.crt &&
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout srv.key -out srv.csr &&
+        printf 'subjectAltName=IP:127.0.0.1\n' >san.ext &&
+        openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+            -extfile san.ext -out srv.crt
+) >"$T_TMP/openssl.log" 2>&1 || echo "  (openssl failed: $(tail -1 "$T_TMP/openssl.log"))"
+PT=$(free_port)
+start_mosquitto "$PT" "listener $PT 127.0.0.1" "cafile $D/ca.crt" "certfile $D/srv.crt" \
+    "keyfile $D/srv.key"
+PUB="{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtts://127.0.0.1:$PT\", \"ca_file\": \"$D/ca.crt\"}"
+echo "== steady state over TLS (mqtts://, the TLS paho and OpenSSL loaded)"
+steady "demo site, mqtts://" 3 1 1000 20

@@ -57,6 +57,9 @@ conf "$T_TMP/good.json" "$D/ca.crt"
 AGENT=$!
 track "$AGENT"
 wait_for 10 lines_at_least "$T_TMP/sub.txt" $((pending + 5))
+# Only an mqtts:// link loads the TLS paho, and OpenSSL with it.
+grep -q libpaho-mqtt3as "/proc/$AGENT/maps"
+check tls-loads-tls-paho test $? -eq 0
 kill "$AGENT"
 wait "$AGENT"
 check tls-delivered test "$(grep -c . "$T_TMP/sub.txt")" -ge $((pending + 5))
@@ -65,3 +68,21 @@ rc=$?
 cat "$T_TMP/check.txt"
 check tls-every-seq test "$rc" -eq 0
 check tls-connected-logged grep -q "\[pub:mqtt:tls\] uplink up" "$T_TMP/good.err"
+
+# A plain mqtt:// agent never maps OpenSSL (paho is loaded at run time, plain variant).
+write_conf "$T_TMP/plain.json" "[{\"id\": \"m\", \"driver\": \"mppt\", \"profile\": \"renogy-rover\",
+  \"bus\": \"tcp://127.0.0.1:$PS\", \"interval_ms\": 200}]" "{\"backend\": \"spool\"}" \
+    "[{\"name\": \"plain\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PP\"}]"
+sed -i "s|$T_TMP/state|$T_TMP/state-plain|" "$T_TMP/plain.json"
+"$EDGEMON" run -c "$T_TMP/plain.json" >/dev/null 2>"$T_TMP/plain.err" &
+AGENT=$!
+track "$AGENT"
+plain_up() { grep -q "uplink up" "$T_TMP/plain.err"; }
+wait_for 10 plain_up
+check plain-delivers plain_up
+grep -q libpaho-mqtt3a "/proc/$AGENT/maps"
+check plain-loads-plain-paho test $? -eq 0
+grep -Eq "libssl|libcrypto|libpaho-mqtt3as" "/proc/$AGENT/maps"
+check plain-maps-no-openssl test $? -ne 0
+kill "$AGENT"
+wait "$AGENT"

@@ -1,0 +1,88 @@
+/* paho.c - load paho.mqtt.c's MQTTAsync API at run time (see paho.h).
+ * Copyright (c) 2026 edgemon authors
+ * SPDX-License-Identifier: MIT
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+
+#include "mqtt/paho.h"
+
+/* Sonames, overridable for systems that name them differently. */
+#ifndef EM_PAHO_PLAIN_LIB
+#define EM_PAHO_PLAIN_LIB "libpaho-mqtt3a.so.1"
+#endif
+#ifndef EM_PAHO_TLS_LIB
+#define EM_PAHO_TLS_LIB "libpaho-mqtt3as.so.1"
+#endif
+
+struct variant {
+    const char *soname;
+    int loaded;
+    struct em_paho api;
+};
+
+static struct variant plain = {.soname = EM_PAHO_PLAIN_LIB};
+static struct variant tls_variant = {.soname = EM_PAHO_TLS_LIB};
+
+static int resolve(void *lib, const char *name, void *slot, char *err, size_t errlen)
+{
+    void *fn = dlsym(lib, name);
+
+    if (!fn) {
+        snprintf(err, errlen, "cannot load MQTT library: %s", dlerror());
+        return -1;
+    }
+    /* POSIX guarantees a function pointer round-trips through void *. */
+    *(void **)slot = fn;
+    return 0;
+}
+
+static int load(struct variant *v, char *err, size_t errlen)
+{
+    MQTTAsync_init_options io = MQTTAsync_init_options_initializer;
+    __typeof__(MQTTAsync_global_init) *global_init;
+    struct em_paho *a = &v->api;
+    void *lib;
+
+    /*
+     * RTLD_LOCAL: with both variants loaded, each keeps its own symbols and
+     * globals, so each paho only ever sees its own clients.
+     */
+    lib = dlopen(v->soname, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        snprintf(err, errlen, "cannot load MQTT library: %s", dlerror());
+        return -1;
+    }
+    if (resolve(lib, "MQTTAsync_createWithOptions", &a->createWithOptions, err, errlen) < 0 ||
+        resolve(lib, "MQTTAsync_setCallbacks", &a->setCallbacks, err, errlen) < 0 ||
+        resolve(lib, "MQTTAsync_setConnected", &a->setConnected, err, errlen) < 0 ||
+        resolve(lib, "MQTTAsync_connect", &a->connect, err, errlen) < 0 ||
+        resolve(lib, "MQTTAsync_sendMessage", &a->sendMessage, err, errlen) < 0 ||
+        resolve(lib, "MQTTAsync_destroy", &a->destroy, err, errlen) < 0 ||
+        resolve(lib, "MQTTAsync_strerror", &a->strerror, err, errlen) < 0 ||
+        resolve(lib, "MQTTAsync_freeMessage", &a->freeMessage, err, errlen) < 0 ||
+        resolve(lib, "MQTTAsync_free", &a->free, err, errlen) < 0 ||
+        resolve(lib, "MQTTAsync_global_init", &global_init, err, errlen) < 0) {
+        dlclose(lib);
+        return -1;
+    }
+    /*
+     * Left to itself, paho initialises all of OpenSSL (every cipher, digest
+     * and error string) when the first client is created. OpenSSL >= 1.1
+     * initialises itself on first use, so leave it to OpenSSL: only a TLS
+     * handshake pays for it.
+     */
+    io.do_openssl_init = 0;
+    global_init(&io);
+    v->loaded = 1;
+    return 0;
+}
+
+const struct em_paho *em_paho_get(int tls, char *err, size_t errlen)
+{
+    struct variant *v = tls || tls_variant.loaded ? &tls_variant : &plain;
+
+    if (!v->loaded && load(v, err, errlen) < 0)
+        return NULL;
+    return &v->api;
+}
