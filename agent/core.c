@@ -465,7 +465,9 @@ static int setup(struct core *c)
     char err[256];
     const struct em_conf *conf = c->conf;
 
-    c->queue = em_queue_open(conf, err, sizeof err);
+    /* `edgemon queue` may hold the spool for a moment, or the previous daemon
+     * may still be finishing its clean stop. */
+    c->queue = em_queue_open(conf, STOP_DEADLINE_MS + 2000, err, sizeof err);
     if (!c->queue) {
         log_error("cannot open the queue: %s", err);
         return -1;
@@ -801,7 +803,7 @@ int em_core_queue(const char *conf_path, FILE *out)
         em_errors_print(&errs, stderr);
         return 1;
     }
-    c.queue = em_queue_open(c.conf, err, sizeof err);
+    c.queue = em_queue_open(c.conf, 0, err, sizeof err);
     if (!c.queue) {
         /* A running daemon holds the spool: answer with what it last wrote. */
         snprintf(path, sizeof path, "%s/queue.json", c.conf->agent.state_dir);

@@ -34,7 +34,8 @@ struct em_queue {
     int redis_up;
 };
 
-struct em_queue *em_queue_open(const struct em_conf *c, char *err, size_t errlen)
+struct em_queue *em_queue_open(const struct em_conf *c, unsigned lock_wait_ms, char *err,
+                               size_t errlen)
 {
     char dir[4096], e[256];
     struct em_queue *q = calloc(1, sizeof *q);
@@ -61,6 +62,7 @@ struct em_queue *em_queue_open(const struct em_conf *c, char *err, size_t errlen
     lim.max_bytes = (uint64_t)c->queue.spool_max_bytes;
     lim.max_messages = (uint64_t)c->queue.max_messages;
     lim.max_age_s = (uint32_t)c->queue.max_age_s;
+    lim.lock_wait_ms = lock_wait_ms;
     if (q->backend == EM_QUEUE_SPOOL) {
         for (size_t i = 0; i < q->npub; i++)
             if (!(q->bufs[i] = malloc(READ_BUF)))

@@ -41,8 +41,9 @@ struct em_queue;
 /* Open for the publishers of `c` (borrowed for the queue's lifetime). The
  * spool lives in <state_dir>/spool. Redis may be down: it connects lazily.
  * NULL with err when the spool cannot be opened (state_dir not writable, or
- * another edgemon holds it: EAGAIN). */
-struct em_queue *em_queue_open(const struct em_conf *c, char *err, size_t errlen);
+ * another edgemon held it for longer than lock_wait_ms: EAGAIN). */
+struct em_queue *em_queue_open(const struct em_conf *c, unsigned lock_wait_ms, char *err,
+                               size_t errlen);
 void em_queue_close(struct em_queue *q);
 
 /* Store messages (borrowed for the call) in order. Returns 0, or -1 with errno

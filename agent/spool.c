@@ -1146,6 +1146,31 @@ static int open_active(struct em_spool *s)
     return 0;
 }
 
+/*
+ * Take the write lock, retrying for up to wait_ms while another process holds
+ * it. Polling, because F_SETLKW has no timeout. -1 with errno EAGAIN when it
+ * stays held.
+ */
+static int lock_within(int fd, struct flock *fl, uint32_t wait_ms)
+{
+    int64_t until = mono_ms() + wait_ms;
+
+    for (;;) {
+        if (fcntl(fd, F_SETLK, fl) == 0) {
+            return 0;
+        }
+        if (errno != EAGAIN && errno != EACCES) {
+            return -1;
+        }
+        if (mono_ms() >= until) {
+            errno = EAGAIN;
+            return -1;
+        }
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 struct em_spool *em_spool_open(const char *dir, const struct em_spool_limits *lim,
                                const char *const *consumers, size_t nconsumers,
                                char *err, size_t errlen)
@@ -1244,10 +1269,7 @@ struct em_spool *em_spool_open(const char *dir, const struct em_spool_limits *li
     memset(&fl, 0, sizeof(fl));
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
-    if (s->lockfd < 0 || fcntl(s->lockfd, F_SETLK, &fl) < 0) {
-        if (errno == EACCES) {
-            errno = EAGAIN;
-        }
+    if (s->lockfd < 0 || lock_within(s->lockfd, &fl, s->lim.lock_wait_ms) < 0) {
         seterr(err, errlen, "cannot lock spool '%s': %s", dir,
                errno == EAGAIN ? "in use by another process" : strerror(errno));
         goto fail;

@@ -92,6 +92,9 @@ struct em_spool_limits {
     uint32_t sync_ms;       /* auto-sync when an append comes this long after the
                              * last sync; default 1000 */
     int new_at_oldest;      /* new consumers start at the oldest retained record */
+    uint32_t lock_wait_ms;  /* wait this long for another process to let go of the
+                             * spool (a status query, a daemon still stopping);
+                             * default 0: fail at once */
 };
 
 enum em_spool_drop {
@@ -142,7 +145,7 @@ struct em_spool;
  * Recovers from torn tails and corruption, never refuses to start because of
  * them. Returns the spool (free it with em_spool_close()), or NULL with a message
  * in `err` (and errno set): bad limits or names (EINVAL), spool locked by another
- * process (EAGAIN), I/O errors.
+ * process for longer than lim->lock_wait_ms (EAGAIN), I/O errors.
  */
 struct em_spool *em_spool_open(const char *dir, const struct em_spool_limits *lim,
                                const char *const *consumers, size_t nconsumers,

@@ -117,4 +117,4 @@ start_mosquitto "$PT" "listener $PT 127.0.0.1" "cafile $D/ca.crt" "certfile $D/s
     "keyfile $D/srv.key"
 PUB="{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtts://127.0.0.1:$PT\", \"ca_file\": \"$D/ca.crt\"}"
 echo "== steady state over TLS (mqtts://, the TLS paho and OpenSSL loaded)"
-steady "demo site, mqtts://" 3 1 1000 20
+steady "demo site over TLS" 3 1 1000 20

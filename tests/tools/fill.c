@@ -30,7 +30,7 @@ int main(int argc, char **argv)
         em_errors_print(&errs, stderr);
         return 1;
     }
-    struct em_queue *q = em_queue_open(c, err, sizeof err);
+    struct em_queue *q = em_queue_open(c, 0, err, sizeof err);
     if (!q) {
         fprintf(stderr, "%s\n", err);
         return 1;

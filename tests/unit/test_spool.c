@@ -767,6 +767,42 @@ static void test_locked_by_other_process(void)
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* A daemon starting while `edgemon queue` holds the spool for a moment waits for it. */
+static void test_lock_wait(void)
+{
+    struct em_spool_limits now = {0}, wait = {.lock_wait_ms = 5000};
+    int ready[2], go[2], status;
+    char c = 0;
+    pid_t pid;
+
+    CHECK(pipe(ready) == 0 && pipe(go) == 0);
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        struct em_spool *s2 = em_spool_open(g_dir, NULL, ABC, 1, g_err, sizeof(g_err));
+        if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1) {
+            _exit(3);
+        }
+        /* Hold it a little longer after the parent's first, failing, attempt. */
+        usleep(200 * 1000);
+        em_spool_close(s2);
+        _exit(s2 ? 0 : 4);
+    }
+    CHECK(read(ready[0], &c, 1) == 1);
+    g_s = em_spool_open(g_dir, &now, ABC, 1, g_err, sizeof(g_err));
+    CHECK(g_s == NULL && errno == EAGAIN);
+    CHECK(strstr(g_err, "in use by another process") != NULL);
+    CHECK(write(go[1], "g", 1) == 1);
+    g_s = sp_open(ABC, 1, &wait);
+    CHECK(g_s != NULL);
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(ready[0]);
+    close(ready[1]);
+    close(go[0]);
+    close(go[1]);
+}
+
 static void test_bad_config(void)
 {
     static const char *const dup[] = {"a", "a"};
@@ -799,6 +835,7 @@ int main(void)
     T(test_consumer_added_and_removed);
     T(test_lost_state_resends);
     T(test_locked_by_other_process);
+    T(test_lock_wait);
     T(test_bad_config);
     DONE();
 }
