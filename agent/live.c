@@ -7,9 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Confirmed seqs lo..hi; lo == 0 marks an unused run (seq starts at 1). */
+struct run {
+    uint64_t lo, hi;
+};
+
 struct seen {
-    uint64_t seq[EM_LIVE_SEEN]; /* 0 = empty (seq starts at 1) */
-    unsigned next;
+    struct run run[EM_LIVE_RUNS];
 };
 
 struct em_live {
@@ -108,24 +112,42 @@ void em_live_drop_waiting(struct em_live *l)
 
 void em_live_confirmed(struct em_live *l, size_t dev, uint64_t seq)
 {
-    if (dev >= l->ndev)
+    if (dev >= l->ndev || seq == 0)
         return;
-    struct seen *s = &l->seen[dev];
-    /* Overwrites the oldest: a reading forgotten here is sent again by the
-     * backlog, a duplicate rather than a loss. */
-    s->seq[s->next] = seq;
-    s->next = (s->next + 1) % EM_LIVE_SEEN;
+    struct run *r = l->seen[dev].run, *oldest = &r[0];
+    for (unsigned i = 0; i < EM_LIVE_RUNS; i++) {
+        if (!r[i].lo)
+            continue;
+        if (seq >= r[i].lo && seq <= r[i].hi)
+            return;
+        if (seq == r[i].hi + 1) {
+            r[i].hi = seq;
+            return;
+        }
+        if (seq + 1 == r[i].lo) {
+            r[i].lo = seq;
+            return;
+        }
+    }
+    /* A new run: in a free slot, else over the oldest (lowest) run. */
+    for (unsigned i = 0; i < EM_LIVE_RUNS; i++) {
+        if (!r[i].lo) {
+            oldest = &r[i];
+            break;
+        }
+        if (r[i].hi < oldest->hi)
+            oldest = &r[i];
+    }
+    oldest->lo = oldest->hi = seq;
 }
 
 int em_live_take(struct em_live *l, size_t dev, uint64_t seq)
 {
     if (dev >= l->ndev)
         return 0;
-    struct seen *s = &l->seen[dev];
-    for (unsigned i = 0; i < EM_LIVE_SEEN; i++)
-        if (s->seq[i] == seq) {
-            s->seq[i] = 0;
+    const struct run *r = l->seen[dev].run;
+    for (unsigned i = 0; i < EM_LIVE_RUNS; i++)
+        if (r[i].lo && seq >= r[i].lo && seq <= r[i].hi)
             return 1;
-        }
     return 0;
 }

@@ -33,6 +33,7 @@ sleep 2
 pending_below() { [ "$(pending)" -lt "$1" ]; }
 wait_for 120 pending_below 100
 sleep 2
+"$EDGEMON" queue -c "$T_TMP/c.json" | grep -o '"retries":[0-9]*,"drain_rate"' | sed 's/,"drain_rate"//'
 kill "$AGENT"
 wait "$AGENT"
 
