@@ -82,7 +82,16 @@ const struct em_paho *em_paho_get(int tls, char *err, size_t errlen)
 {
     struct variant *v = tls || tls_variant.loaded ? &tls_variant : &plain;
 
-    if (!v->loaded && load(v, err, errlen) < 0)
-        return NULL;
-    return &v->api;
+    if (v->loaded || load(v, err, errlen) == 0)
+        return &v->api;
+#ifndef EM_MQTT_NO_TLS
+    /* Only the TLS library installed: it speaks plain TCP too. */
+    if (v == &plain) {
+        char ignored[256];
+
+        if (load(&tls_variant, ignored, sizeof ignored) == 0)
+            return &tls_variant.api;
+    }
+#endif
+    return NULL;
 }

@@ -7,8 +7,9 @@
  * relocates libssl and libcrypto at start-up, about 2 MB resident on glibc,
  * even when every link is mqtt://. So the MQTT publisher loads paho itself:
  * the plain library for mqtt:// links, the TLS one as soon as one mqtts://
- * link is configured. Once the TLS one is loaded every later client uses it;
- * a library is never unloaded (paho's threads may still run in it).
+ * link is configured (or when the plain one is not installed). Once the TLS one
+ * is loaded every later client uses it; a library is never unloaded (paho's
+ * threads may still run in it).
  *
  * Core thread only (publisher create), like everything else in publishers/.
  */
