@@ -683,7 +683,7 @@ static const struct pub_key pub_keys[] = {
     {"type", T_ALL},
     {"url", T_ALL},
     {"topic", T_MQTT | T_REDIS | T_KUBEMQ},
-    {"channel", T_KUBEMQ},
+    {"channel", T_REDIS | T_KUBEMQ}, /* a Redis pub/sub channel or stream key */
     {"qos", T_MQTT},
     {"datasets", T_ALL},
     {"mode", T_REDIS | T_KUBEMQ},

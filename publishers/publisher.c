@@ -10,6 +10,9 @@
 #ifdef WITH_MQTT
 #include "mqtt/mqtt.h"
 #endif
+#ifdef WITH_REDIS_PUB
+#include "redis/redis.h"
+#endif
 
 /*
  * Compiled-in publishers. A slot is added together with its implementation
@@ -20,7 +23,9 @@ static const struct em_publisher *const publishers[] = {
 #ifdef WITH_MQTT
     &mqtt_publisher,
 #endif
-    /* #ifdef WITH_REDIS_PUB  &redis_publisher,  #endif  (publishers/redis) */
+#ifdef WITH_REDIS_PUB
+    &redis_publisher,
+#endif
     /* #ifdef WITH_KUBEMQ     &kubemq_publisher, #endif  (publishers/kubemq) */
     /* #ifdef WITH_HTTP       &http_publisher,   #endif  (publishers/http) */
     NULL, /* keeps the array non-empty when every publisher is compiled out */

@@ -210,18 +210,20 @@ static void test_defaults(void)
 static void test_publisher_defaults(void)
 {
     struct em_errors e;
-    struct em_conf *c =
-        parse(PUB("{'name':'m','type':'mqtt','url':'mqtts://broker.example:8883'},"
-                  "{'name':'r','type':'redis','url':'redis://10.0.0.2/3'},"
-                  "{'name':'k','type':'kubemq','url':'http://kubemq:9090'},"
-                  "{'name':'h','type':'http','url':'https://x.example/in/{dataset}',"
-                  "'datasets':['site','pms','site']}"),
-              &e);
+    struct em_conf *c = parse(
+        PUB("{'name':'m','type':'mqtt','url':'mqtts://broker.example:8883'},"
+            "{'name':'r','type':'redis','url':'redis://10.0.0.2/3'},"
+            "{'name':'k','type':'kubemq','url':'http://kubemq:9090'},"
+            "{'name':'h','type':'http','url':'https://x.example/in/{dataset}',"
+            "'datasets':['site','pms','site']},"
+            "{'name':'r2','type':'redis','url':'redis://h','channel':'ch.{dataset}',"
+            "'mode':'stream'}"),
+        &e);
 
     if (!c)
         em_errors_print(&e, stdout);
     CHECK(c != NULL);
-    CHECK_EQ_INT(c->npublishers, 4);
+    CHECK_EQ_INT(c->npublishers, 5);
     CHECK_STR(c->publishers[0].topic, "monitoring/{dataset}/{id}");
     CHECK_EQ_INT(c->publishers[0].qos, 1);
     CHECK(c->publishers[0].mode == NULL);
@@ -236,6 +238,8 @@ static void test_publisher_defaults(void)
     CHECK_STR(c->publishers[2].mode, "queue");
     CHECK(c->publishers[3].topic == NULL);
     CHECK_EQ_INT(c->publishers[3].datasets, EM_DS_BIT_SITE | EM_DS_BIT_PMS);
+    CHECK_STR(c->publishers[4].topic, "ch.{dataset}"); /* channel: the redis alias */
+    CHECK_STR(c->publishers[4].mode, "stream");
     em_conf_free(c);
 }
 
@@ -534,6 +538,12 @@ static void test_err_publishers(void)
         PUB("{'name':'h','type':'http','url':'https://h/{x}'}"),
         "publishers[0].url: unknown placeholder '{x}' (allowed: {dataset}, {id}, "
         "{agent}, {site})"));
+    CHECK(fails_with(PUB("{'name':'r','type':'redis','url':'redis://h','topic':'a',"
+                         "'channel':'b'}"),
+                     "publishers[0].channel: cannot be used together with topic"));
+    CHECK(fails_with(PUB("{'name':'r','type':'redis','url':'redis://h','channel':'{x}'}"),
+                     "publishers[0].channel: unknown placeholder '{x}' (allowed: "
+                     "{dataset}, {id}, {agent}, {site})"));
     CHECK(fails_with(
         PUB("{'name':'r','type':'redis','url':'redis://h','mode':'list'}"),
         "publishers[0].mode: unknown mode 'list' (expected publish or stream)"));
