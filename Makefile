@@ -187,7 +187,7 @@ check: test
 asan: deps
 	@$(MAKE) --no-print-directory B=build-asan OUT= SANITIZE=address,undefined all \
 	  $(UNIT_BIN:$(B)/%=build-asan/%) $(TOOL_BIN:$(B)/%=build-asan/%)
-	@MAKEFLAGS= B=build-asan sh tests/run.sh; rc=$$?; rm -f edgemon edgemon-sim; exit $$rc
+	@MAKEFLAGS= B=build-asan SAN_LOGS=1 sh tests/run.sh; rc=$$?; rm -f edgemon edgemon-sim; exit $$rc
 
 valgrind: all $(UNIT_BIN)
 	@VALGRIND=1 sh tests/run.sh --unit-only

@@ -8,6 +8,9 @@
 #   --unit-only      skip integration scripts
 #   VALGRIND=1       run unit binaries under valgrind (errors fail the test)
 #   ONLY=pattern     run only tests whose file name matches the shell pattern
+#   SAN_LOGS=1       (make asan) ASan reports of every process a test starts,
+#                    daemons included, go to files; any report fails the test, and
+#                    undefined behaviour stops the process
 set -u
 cd "$(dirname "$0")/.." || exit 2
 B=${B:-build}
@@ -17,7 +20,15 @@ pass=0
 fail=0
 failed_names=""
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+san=$(mktemp -d)
+trap 'rm -f "$log"; rm -rf "$san"' EXIT
+if [ "${SAN_LOGS:-0}" = 1 ]; then
+    # A daemon's stderr goes to a file the test deletes: collect ASan's reports
+    # (leaks at exit included) here. UBSan ignores log_path when linked with ASan,
+    # so undefined behaviour stops the process instead, which the test then sees.
+    export ASAN_OPTIONS="log_path=$san/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+fi
 
 run_one() {
     name=$1
@@ -37,6 +48,13 @@ run_one() {
         echo "FAIL $name: reported no result"
         f=1
     fi
+    for r in "$san"/*; do
+        [ -f "$r" ] || continue
+        head -40 "$r"
+        echo "FAIL $name: sanitizer report $(basename "$r")"
+        f=$((f + 1))
+        rm -f "$r"
+    done
     pass=$((pass + p))
     fail=$((fail + f))
     [ "$f" -gt 0 ] && failed_names="$failed_names $name"
