@@ -16,22 +16,42 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A TCP port on 127.0.0.1 that nobody listens on now (the kernel picks it). */
+/*
+ * A TCP port on 127.0.0.1 that can be bound now, below the kernel's ephemeral
+ * range: a port from that range may meanwhile become the local end of some
+ * outgoing connection (a client of another server in the test) and then cannot
+ * be bound. -1 when none is found.
+ */
 static inline int free_port(void)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+    static unsigned seed;
+    int lo = 20000, hi = 32767, eph;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
 
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
+    if (f) {
+        if (fscanf(f, "%d", &eph) == 1 && eph > lo + 1000)
+            hi = eph - 1;
+        fclose(f);
+    }
+    if (!seed)
+        seed = (unsigned)getpid() * 2654435761u;
+    for (int tries = 0; tries < 1000; tries++) {
+        struct sockaddr_in a;
+        int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+        seed = seed * 1103515245u + 12345u;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons((uint16_t)(lo + (int)((seed >> 8) % (unsigned)(hi - lo + 1))));
+        if (fd < 0)
+            return -1;
+        ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
         close(fd);
-    return port;
+        if (ok)
+            return ntohs(a.sin_port);
+    }
+    return -1;
 }
 
 /* 1 when something accepts connections on 127.0.0.1:port. */

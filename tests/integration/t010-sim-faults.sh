@@ -64,7 +64,7 @@ start_sim --tcp "127.0.0.1:$P" --device epever-tracer@1 --device renogy-rover@2 
     --device seplos-v3@3 --device sunspec@4 --device sunspec-battery@5 \
     --fault exception:3:discrete:0x1270-0x127F:4 --control "$CTL" --pidfile "$T_TMP/sim.pid"
 if ! wait_port "$P" 10; then
-    fail tcp-start "simulator did not listen on $P"
+    fail tcp-start "simulator did not listen on $P: $(tail -3 "$T_TMP/sim.log" 2>/dev/null)"
     exit 1
 fi
 wait_for 5 listening_at_least 1
