@@ -62,18 +62,23 @@ echo "  the client library's own ceiling, same broker (no Redis, no edgemon):"
 # ---- steady state: RSS and CPU per published reading ----
 steady() { # name devices-per-sim sims interval seconds
     local name=$1 per=$2 sims=$3 iv=$4 secs=$5 devs="" i k port first=1 pub=$PUB
+    # MODELS: "profile:driver ..." given to the devices in turn (default: all MPPTs).
+    local -a models=(${MODELS:-epever-tracer:mppt})
     [ -n "$pub" ] || pub="{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PM\"}"
     for i in $(seq "$sims"); do
         port=$(free_port)
         args=""
-        for k in $(seq "$per"); do args="$args --device epever-tracer@$k"; done
+        for k in $(seq "$per"); do
+            args="$args --device ${models[(k - 1) % ${#models[@]}]%%:*}@$k"
+        done
         # shellcheck disable=SC2086
         start_sim --tcp "127.0.0.1:$port" $args
         wait_port "$port" 10
         for k in $(seq "$per"); do
+            local m=${models[(k - 1) % ${#models[@]}]}
             [ $first = 1 ] || devs="$devs,"
             first=0
-            devs="$devs{\"id\": \"d$i-$k\", \"driver\": \"mppt\", \"profile\": \"epever-tracer\", \"bus\": \"tcp://127.0.0.1:$port\", \"unit\": $k, \"interval_ms\": $iv}"
+            devs="$devs{\"id\": \"d$i-$k\", \"driver\": \"${m#*:}\", \"profile\": \"${m%%:*}\", \"bus\": \"tcp://127.0.0.1:$port\", \"unit\": $k, \"interval_ms\": $iv}"
         done
     done
     write_conf "$T_TMP/$name.json" "[$devs]" "{\"backend\": \"redis\", \"url\": \"redis://127.0.0.1:$PR/0\"}" \
@@ -99,7 +104,8 @@ steady() { # name devices-per-sim sims interval seconds
             name, rss / 1024, hwm / 1024, 100 * cpu / tck / secs, n ? cpu / tck / n * 1e6 : 0, n, secs }'
 }
 echo "== steady state (Redis queue, MQTT QoS 1 to local mosquitto)"
-steady "demo site: 3 devices at 1 s" 3 1 1000 20
+DEMO_MODELS="seplos-v3:pms epever-tracer:mppt sunspec:inverter"
+MODELS=$DEMO_MODELS steady "demo site: 3 devices at 1 s" 3 1 1000 20
 steady "100 devices at 1 s (10 buses)" 10 10 1000 20
 # The demo site again over mqtts:// (certificates made here): what loading OpenSSL costs.
 D=$T_TMP/pki
@@ -117,4 +123,4 @@ start_mosquitto "$PT" "listener $PT 127.0.0.1" "cafile $D/ca.crt" "certfile $D/s
     "keyfile $D/srv.key"
 PUB="{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtts://127.0.0.1:$PT\", \"ca_file\": \"$D/ca.crt\"}"
 echo "== steady state over TLS (mqtts://, the TLS paho and OpenSSL loaded)"
-steady "demo site over TLS" 3 1 1000 20
+MODELS=$DEMO_MODELS steady "demo site over TLS" 3 1 1000 20
