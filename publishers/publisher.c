@@ -3,6 +3,8 @@
  * SPDX-License-Identifier: MIT
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "publisher.h"
@@ -108,4 +110,44 @@ invalid:
         out[0] = '\0';
     errno = EINVAL;
     return -1;
+}
+
+char *em_pub_read_secret(const char *key, const char *path, char *err, size_t errlen)
+{
+    char *buf = NULL;
+    size_t n;
+    FILE *f = fopen(path, "r");
+
+    if (!f)
+        goto fail;
+    buf = malloc(EM_PUB_SECRET_MAX + 1);
+    if (!buf)
+        goto fail;
+    n = fread(buf, 1, EM_PUB_SECRET_MAX + 1, f);
+    if (ferror(f))
+        goto fail;
+    if (n > EM_PUB_SECRET_MAX) {
+        errno = EFBIG;
+        goto fail;
+    }
+    fclose(f);
+    if (n > 0 && buf[n - 1] == '\n')
+        n--;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    if (memchr(buf, '\0', n)) {
+        snprintf(err, errlen, "%s '%s' contains a NUL byte", key, path);
+        explicit_bzero(buf, n);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+
+fail:
+    snprintf(err, errlen, "cannot read %s '%s': %s", key, path, strerror(errno));
+    if (f)
+        fclose(f);
+    free(buf);
+    return NULL;
 }

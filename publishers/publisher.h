@@ -107,6 +107,17 @@ struct em_publisher {
 int em_topic_render(const char *tmpl, const char *dataset, const char *id,
                     const char *agent, const char *site, char *out, size_t outlen);
 
+/* Secrets (password_file, token_file) are at most this many bytes. */
+#define EM_PUB_SECRET_MAX 4096
+
+/*
+ * Read the secret file `path` for config key `key` (named in errors): the whole
+ * file minus one trailing newline (LF or CRLF). Returns a new NUL-terminated
+ * string the caller owns (explicit_bzero, then free), or NULL with a message in
+ * err: unreadable, larger than EM_PUB_SECRET_MAX, or holding a NUL byte.
+ */
+char *em_pub_read_secret(const char *key, const char *path, char *err, size_t errlen);
+
 /* Look up a compiled-in publisher by type; NULL when unknown or compiled out. */
 const struct em_publisher *em_publisher_find(const char *type);
 

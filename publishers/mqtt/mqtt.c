@@ -64,7 +64,6 @@
 #define MQTT_TOPIC_MAX          1024
 #define MQTT_URI_MAX            512
 #define MQTT_ID_MAX             256
-#define MQTT_SECRET_MAX         4096
 
 enum slot_state {
     SLOT_FREE,
@@ -537,47 +536,6 @@ bad:
     return -1;
 }
 
-/* Read a secret file: the whole file minus one trailing newline. */
-static char *read_secret(const char *key, const char *path, char *err, size_t errlen)
-{
-    char *buf = NULL;
-    size_t n;
-    FILE *f = fopen(path, "r");
-
-    if (!f)
-        goto fail;
-    buf = malloc(MQTT_SECRET_MAX + 1);
-    if (!buf)
-        goto fail;
-    n = fread(buf, 1, MQTT_SECRET_MAX + 1, f);
-    if (ferror(f))
-        goto fail;
-    if (n > MQTT_SECRET_MAX) {
-        errno = EFBIG;
-        goto fail;
-    }
-    fclose(f);
-    if (n > 0 && buf[n - 1] == '\n')
-        n--;
-    if (n > 0 && buf[n - 1] == '\r')
-        n--;
-    buf[n] = '\0';
-    if (memchr(buf, '\0', n)) {
-        set_err(err, errlen, "%s '%s' contains a NUL byte", key, path);
-        explicit_bzero(buf, n);
-        free(buf);
-        return NULL;
-    }
-    return buf;
-
-fail:
-    set_err(err, errlen, "cannot read %s '%s': %s", key, path, strerror(errno));
-    if (f)
-        fclose(f);
-    free(buf);
-    return NULL;
-}
-
 static int readable(const char *key, const char *path, char *err, size_t errlen)
 {
     if (access(path, R_OK) == 0)
@@ -668,7 +626,7 @@ static void *mqtt_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
         goto fail;
     }
     if (conf->password_file) {
-        c->password = read_secret("password_file", conf->password_file, err, errlen);
+        c->password = em_pub_read_secret("password_file", conf->password_file, err, errlen);
         if (!c->password)
             goto fail;
     }

@@ -55,7 +55,6 @@
 #define REDIS_BACKOFF_MAX_MS     5000
 #define REDIS_HANDSHAKE_MAX      2 /* AUTH + SELECT, or PING */
 #define REDIS_KEY_MAX            1024
-#define REDIS_SECRET_MAX         4096
 #define REDIS_FLUSH_EVERY        32
 #define REDIS_READ_ROUNDS        32
 #define REDIS_KEEPIDLE_S         15
@@ -493,47 +492,6 @@ static unsigned redis_inflight(void *ctx)
 
 /* ---------------------------------------------------------------- create */
 
-/* Read a secret file: the whole file minus one trailing newline. */
-static char *read_secret(const char *path, char *err, size_t errlen)
-{
-    char *buf = NULL;
-    size_t n;
-    FILE *f = fopen(path, "r");
-
-    if (!f)
-        goto fail;
-    buf = malloc(REDIS_SECRET_MAX + 1);
-    if (!buf)
-        goto fail;
-    n = fread(buf, 1, REDIS_SECRET_MAX + 1, f);
-    if (ferror(f))
-        goto fail;
-    if (n > REDIS_SECRET_MAX) {
-        errno = EFBIG;
-        goto fail;
-    }
-    fclose(f);
-    if (n > 0 && buf[n - 1] == '\n')
-        n--;
-    if (n > 0 && buf[n - 1] == '\r')
-        n--;
-    buf[n] = '\0';
-    if (memchr(buf, '\0', n)) {
-        set_err(err, errlen, "password_file '%s' contains a NUL byte", path);
-        explicit_bzero(buf, n);
-        free(buf);
-        return NULL;
-    }
-    return buf;
-
-fail:
-    set_err(err, errlen, "cannot read password_file '%s': %s", path, strerror(errno));
-    if (f)
-        fclose(f);
-    free(buf);
-    return NULL;
-}
-
 /* The credentials from the url, password/password_file and username; 0 or -1. */
 static int take_credentials(struct redis_ctx *c, const struct em_pub_conf *conf,
                             char *err, size_t errlen)
@@ -549,7 +507,7 @@ static int take_credentials(struct redis_ctx *c, const struct em_pub_conf *conf,
         return -1;
     }
     if (conf->password_file) {
-        c->password = read_secret(conf->password_file, err, errlen);
+        c->password = em_pub_read_secret("password_file", conf->password_file, err, errlen);
         if (!c->password)
             return -1;
     } else if (conf->password || in_url) {
