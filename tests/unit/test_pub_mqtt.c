@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "pubcore.h"
 #include "mqtt/mqtt.h"
 #include "publisher.h"
 #include "testutil.h"
@@ -389,42 +390,6 @@ static void retained_of(int port, const char *topic, char *out, size_t outlen)
 }
 
 /* ------------------------------------------------------------ the core */
-
-#define MAX_TOKENS 4096
-
-struct core {
-    unsigned char verdicts[MAX_TOKENS]; /* how many done() calls per token */
-    enum em_pub_result last[MAX_TOKENS];
-    size_t ok, retry, drop, bad;
-};
-
-static void core_done(void *p, uint64_t token, enum em_pub_result r)
-{
-    struct core *k = p;
-
-    if (token >= MAX_TOKENS) {
-        k->bad++;
-        return;
-    }
-    k->verdicts[token]++;
-    k->last[token] = r;
-    if (r == EM_PUB_OK)
-        k->ok++;
-    else if (r == EM_PUB_RETRY)
-        k->retry++;
-    else
-        k->drop++;
-}
-
-/* Tokens in [first, first+n) that got exactly one verdict, and it was `r`. */
-static size_t core_count(const struct core *k, uint64_t first, size_t n, enum em_pub_result r)
-{
-    size_t c = 0;
-
-    for (uint64_t t = first; t < first + n; t++)
-        c += k->verdicts[t] == 1 && k->last[t] == r;
-    return c;
-}
 
 static struct em_pub_conf base_conf(char *url, const char *agent)
 {

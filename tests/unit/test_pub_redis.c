@@ -26,6 +26,7 @@
 #include <hiredis/hiredis.h>
 
 #include "harness.h"
+#include "pubcore.h"
 #include "publisher.h"
 #include "redis/redis.h"
 #include "testutil.h"
@@ -283,55 +284,6 @@ static long long raw_int(int port, const char *password, int db, const char *fmt
 }
 
 /* ------------------------------------------------------------ the core */
-
-#define MAX_TOKENS 8192
-
-struct core {
-    unsigned char verdicts[MAX_TOKENS]; /* how many done() calls per token */
-    enum em_pub_result last[MAX_TOKENS];
-    size_t ok, retry, drop, bad;
-};
-
-static void core_done(void *p, uint64_t token, enum em_pub_result r)
-{
-    struct core *k = p;
-
-    if (token >= MAX_TOKENS) {
-        k->bad++;
-        return;
-    }
-    k->verdicts[token]++;
-    k->last[token] = r;
-    if (r == EM_PUB_OK)
-        k->ok++;
-    else if (r == EM_PUB_RETRY)
-        k->retry++;
-    else
-        k->drop++;
-}
-
-/* Tokens in [first, first+n) that got exactly one verdict, and it was `r`. */
-static size_t core_count(const struct core *k, uint64_t first, size_t n,
-                         enum em_pub_result r)
-{
-    size_t c = 0;
-
-    for (uint64_t t = first; t < first + n; t++)
-        c += k->verdicts[t] == 1 && k->last[t] == r;
-    return c;
-}
-
-/* No token got more than one verdict. */
-static int core_once(const struct core *k)
-{
-    for (size_t t = 0; t < MAX_TOKENS; t++) {
-        if (k->verdicts[t] > 1) {
-            printf("    token %zu got %d verdicts\n", t, k->verdicts[t]);
-            return 0;
-        }
-    }
-    return k->bad == 0;
-}
 
 static struct em_pub_conf base_conf(char *url, char *mode, char *topic)
 {
