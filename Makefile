@@ -60,7 +60,7 @@ endif
 
 WARN = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
        -Wshadow -Wpointer-arith -Wformat-security -Wsign-compare -Wno-missing-field-initializers
-EM_CPPFLAGS = -D_GNU_SOURCE -DEM_VERSION=\"$(VERSION)\" -I. -Iagent -Idrivers -Idrivers/regmap \
+EM_CPPFLAGS = -D_GNU_SOURCE -DEM_VERSION=\"$(VERSION)\" -I. -Iagent -Iagent/bus -Iagent/dataset -Iagent/queue -Iagent/conf -Idrivers -Idrivers/regmap \
               -Ipublishers $(EM_MQTT_TLS_FLAG)
 EM_CFLAGS   = -std=c11 $(WARN) -pthread -MMD -MP -ffunction-sections -fdata-sections
 EM_LDFLAGS  = -pthread -Wl,--gc-sections -Wl,--as-needed
@@ -105,7 +105,7 @@ Q := @
 endif
 
 PROFILES   := $(sort $(wildcard conf/profiles/*.json))
-LIB_SRC    := $(filter-out agent/main.c, $(wildcard agent/*.c)) \
+LIB_SRC    := $(filter-out agent/main.c, $(wildcard agent/*.c agent/*/*.c)) \
               $(wildcard drivers/*.c) $(wildcard drivers/regmap/*.c) $(wildcard drivers/pms/*.c) \
               $(wildcard drivers/mppt/*.c) $(wildcard drivers/inverter/*.c) $(PUB_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/profiles.o

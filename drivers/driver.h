@@ -6,7 +6,7 @@
  * dataset under the profile's names. A driver then applies what only knowledge
  * of the device class can: values derived where physics allows (P = V x I),
  * aggregates (cell minimum/maximum), states and sign conventions. Drivers are
- * const structs listed in agent/registry.c; no dlopen. They never touch the bus,
+ * const structs listed in drivers/registry.c; no dlopen. They never touch the bus,
  * Redis or publishers, never sleep and never allocate in fixup().
  */
 #ifndef EM_DRIVER_H

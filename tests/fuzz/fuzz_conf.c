@@ -4,7 +4,7 @@
  *
  * Not built by default. Build and run, from the repository root:
  *   make build/libedgemon.a CC=clang SANITIZE=address,undefined
- *   clang -g -fsanitize=fuzzer,address,undefined -Iagent -Ipublishers -Idrivers/regmap \
+ *   clang -g -fsanitize=fuzzer,address,undefined -Iagent -Iagent/conf -Iagent/bus -Ipublishers -Idrivers/regmap \
  *       tests/fuzz/fuzz_conf.c build/libedgemon.a $(pkg-config --libs libmodbus hiredis \
  *       libcjson libcurl) -lpaho-mqtt3as -lm -o fuzz_conf
  *   ./fuzz_conf -max_total_time=60 tests/fuzz/corpus_conf

@@ -2,7 +2,7 @@
  * Copyright (c) 2026 edgemon authors
  * SPDX-License-Identifier: MIT
  *
- * backend "redis": every message goes to Redis (agent/rqueue), one stream per
+ * backend "redis": every message goes to Redis (agent/queue/rqueue), one stream per
  * publisher. While Redis is down, messages go to the embedded spool instead
  * (consumer "redis") and move into Redis, in order, once it is back; while the
  * spool holds any, new messages queue behind them so order is kept.
