@@ -23,9 +23,13 @@ WITH_MQTT      ?= yes
 WITH_REDIS_PUB ?= yes
 WITH_KUBEMQ    ?= yes
 WITH_HTTP      ?= yes
+WITH_KAFKA     ?= yes
+WITH_NATS      ?= yes
 ifeq ($(MINIMAL),yes)
 WITH_KUBEMQ := no
 WITH_HTTP   := no
+WITH_KAFKA  := no
+WITH_NATS   := no
 endif
 
 # Sanitizers: make SANITIZE=address,undefined test
@@ -42,11 +46,21 @@ endif
 
 # Recursive '=' on purpose: pkg-config runs only when something is compiled, so an
 # install step without the cross PKG_CONFIG never queries the build machine.
+# The uplink client libraries (libcurl and zlib for kubemq and http, librdkafka,
+# libnats) are loaded at run time by the publishers that use them
+# (publishers/dl.h): only their headers are needed to build, never their libraries.
 PKGS          = libmodbus hiredis libcjson
+HDR_PKGS      =
 ifneq ($(WITH_KUBEMQ)$(WITH_HTTP),nono)
-PKGS         += libcurl
+HDR_PKGS     += libcurl zlib
 endif
-PKG_CFLAGS   ?= $(shell $(PKG_CONFIG) --cflags $(PKGS))
+ifeq ($(WITH_KAFKA),yes)
+HDR_PKGS     += rdkafka
+endif
+ifeq ($(WITH_NATS),yes)
+HDR_PKGS     += libnats
+endif
+PKG_CFLAGS   ?= $(shell $(PKG_CONFIG) --cflags $(PKGS) $(HDR_PKGS))
 PKG_LIBS     ?= $(shell $(PKG_CONFIG) --libs $(PKGS))
 # paho.mqtt.c is loaded at run time (publishers/mqtt/paho.h): the TLS variant, and
 # with it OpenSSL, only when an mqtts:// publisher is configured. MQTT_TLS=no
@@ -69,7 +83,6 @@ EM_LIBS     = $(PKG_LIBS) -lm
 PUB_SRC :=
 ifeq ($(WITH_MQTT),yes)
 EM_CPPFLAGS += -DWITH_MQTT
-EM_LIBS     += $(MQTT_LIBS)
 PUB_SRC     += $(wildcard publishers/mqtt/*.c)
 endif
 ifeq ($(WITH_REDIS_PUB),yes)
@@ -84,8 +97,20 @@ ifeq ($(WITH_HTTP),yes)
 EM_CPPFLAGS += -DWITH_HTTP
 PUB_SRC     += $(wildcard publishers/http/*.c)
 endif
-PUB_SRC += $(filter-out $(wildcard publishers/mqtt/*.c publishers/redis/*.c \
-             publishers/kubemq/*.c publishers/http/*.c), $(wildcard publishers/*.c publishers/*/*.c))
+ifneq ($(WITH_KUBEMQ)$(WITH_HTTP),nono)
+PUB_SRC     += $(wildcard publishers/curl/*.c)
+endif
+ifeq ($(WITH_KAFKA),yes)
+EM_CPPFLAGS += -DWITH_KAFKA
+PUB_SRC     += $(wildcard publishers/kafka/*.c)
+endif
+ifeq ($(WITH_NATS),yes)
+EM_CPPFLAGS += -DWITH_NATS
+PUB_SRC     += $(wildcard publishers/nats/*.c)
+endif
+# Run-time loading (paho and the libraries above) needs libdl on glibc < 2.34.
+EM_LIBS     += $(MQTT_LIBS)
+PUB_SRC += $(wildcard publishers/*.c)
 
 ifneq ($(SANITIZE),)
 EM_CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer

@@ -303,7 +303,8 @@ static void log_drops(struct pubrt *p, const struct em_qstats *st)
 }
 
 /* The live lane is on while the backlog exceeds two windows (at least
- * LIVE_BACKLOG_MIN), off again once it fits in one window. */
+ * LIVE_BACKLOG_MIN), off again once it fits in one window; never for an
+ * `ordered` publisher. */
 static void update_lane(struct core *c, struct pubrt *p)
 {
     struct em_qstats st;
@@ -312,7 +313,8 @@ static void update_lane(struct core *c, struct pubrt *p)
     log_drops(p, &st);
     size_t window = p->conf->window > 0 ? (size_t)p->conf->window : 64;
     size_t on = 2 * window > LIVE_BACKLOG_MIN ? 2 * window : LIVE_BACKLOG_MIN;
-    if (!p->backlogged && st.pending > (long long)on) {
+    /* `ordered`: a consumer that rejects out-of-order points gets the backlog first. */
+    if (!p->backlogged && !p->conf->ordered && st.pending > (long long)on) {
         p->backlogged = 1;
     } else if (p->backlogged && st.pending <= (long long)window) {
         p->backlogged = 0;

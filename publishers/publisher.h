@@ -37,12 +37,13 @@ enum em_pub_result {
  * and are borrowed by the publisher for its lifetime. NULL = not set. */
 struct em_pub_conf {
     char *name;
-    char *type;           /* "mqtt", "redis", "kubemq", "http" */
+    char *type;           /* "mqtt", "redis", "kubemq", "http", "kafka", "nats" */
     char *url;
     char *topic;          /* template with {dataset} {id} {agent} {site}; NULL = default */
     int qos;              /* mqtt: 0, 1 (default), 2 */
     unsigned datasets;    /* EM_DS_BIT_* mask; default all */
-    char *mode;           /* redis: "publish"|"stream"; kubemq: "queue"|"events_store" */
+    char *mode;           /* redis: "publish"|"stream"; kubemq: "queue"|"events_store";
+                             nats: "jetstream"|"core" */
     char *username;
     char *password;
     char *password_file;
@@ -55,6 +56,12 @@ struct em_pub_conf {
     long stream_maxlen;   /* redis stream mode cap, default 100000 */
     char *client_id;      /* mqtt; default "edgemon-{agent}" */
     char *channel;        /* kubemq channel template (alias of topic) */
+    int batch;            /* messages per request: kubemq default 100, http default 1 */
+    int gzip;             /* http: Content-Encoding: gzip; default 0 */
+    int ordered;          /* strict seq order per device: no live lane; default 0 */
+    char *bootstrap_servers; /* kafka: "HOST:PORT[,HOST:PORT...]", required */
+    int idempotence;      /* kafka: enable.idempotence; default 0 */
+    char *stream;         /* nats jetstream: stream name, default "monitoring" */
     /* Filled by the core from agent.id / agent.site before create(). */
     const char *agent;
     const char *site;

@@ -4,7 +4,8 @@
 # As root: apt-get install what is missing. Otherwise: print the exact command.
 set -eu
 PKGS="build-essential pkg-config libmodbus-dev libhiredis-dev libcjson-dev
-libcurl4-openssl-dev libpaho-mqtt-dev redis-server mosquitto mosquitto-clients socat
+libcurl4-openssl-dev zlib1g-dev librdkafka-dev libnats-dev libpaho-mqtt-dev redis-server
+mosquitto mosquitto-clients nats-server socat python3
 openssl ${EXTRA_DEPS:-}"
 missing=""
 for p in $PKGS; do

@@ -35,7 +35,6 @@
 
 #include "conf.h"
 
-static const char *const kinds[] = {"mqtt", "redis", "kubemq", "http", NULL};
 static const char *const file_keys[] = {"password_file", "token_file", "ca_file",
                                         "cert_file",     "key_file",   NULL};
 
@@ -74,7 +73,7 @@ static int name_clash(const char *kind, const char *name, const char *conf_path,
         }
     }
     cJSON_Delete(root);
-    for (const char *const *k = kinds; *k && !clash; k++) {
+    for (const char *const *k = em_pub_types; *k && !clash; k++) {
         char path[PATH_MAX], err[256];
         size_t blen;
         char *btext;
@@ -217,7 +216,8 @@ int em_broker_config(const char *kind, const char *file, const char *conf_path, 
     memset(&pc, 0, sizeof pc);
     if (!kind || !em_conf_pub_type_known(kind)) {
         fprintf(errout,
-                "unknown broker kind '%s' (expected mqtt, redis, kubemq or http)\n",
+                "unknown broker kind '%s' (expected mqtt, redis, kubemq, http, kafka or "
+                "nats)\n",
                 kind ? kind : "");
         return 2;
     }

@@ -36,8 +36,15 @@
 #define T_REDIS  (1u << 1)
 #define T_KUBEMQ (1u << 2)
 #define T_HTTP   (1u << 3)
-#define T_ALL    (T_MQTT | T_REDIS | T_KUBEMQ | T_HTTP)
-#define T_TLS    (T_MQTT | T_KUBEMQ | T_HTTP)
+#define T_KAFKA  (1u << 4)
+#define T_NATS   (1u << 5)
+#define T_ALL    (T_MQTT | T_REDIS | T_KUBEMQ | T_HTTP | T_KAFKA | T_NATS)
+#define T_TLS    (T_MQTT | T_KUBEMQ | T_HTTP | T_KAFKA | T_NATS)
+
+/* Every publisher type the configuration knows, built into this binary or not. */
+const char *const em_pub_types[] = {"mqtt", "redis", "kubemq", "http", "kafka", "nats", NULL};
+#define PUB_TYPES_TEXT "mqtt, redis, kubemq, http, kafka or nats"
+
 
 struct ctx {
     struct em_errors *errs;
@@ -438,6 +445,10 @@ static unsigned type_bit(const char *type)
         return T_KUBEMQ;
     if (strcmp(type, "http") == 0)
         return T_HTTP;
+    if (strcmp(type, "kafka") == 0)
+        return T_KAFKA;
+    if (strcmp(type, "nats") == 0)
+        return T_NATS;
     return 0;
 }
 
@@ -681,17 +692,24 @@ struct pub_key {
 static const struct pub_key pub_keys[] = {
     {"name", T_ALL},
     {"type", T_ALL},
-    {"url", T_ALL},
-    {"topic", T_MQTT | T_REDIS | T_KUBEMQ},
+    {"url", T_ALL & ~T_KAFKA},
+    {"topic", T_ALL & ~T_HTTP},
     {"channel", T_REDIS | T_KUBEMQ}, /* a Redis pub/sub channel or stream key */
     {"qos", T_MQTT},
     {"datasets", T_ALL},
-    {"mode", T_REDIS | T_KUBEMQ},
-    {"username", T_MQTT | T_REDIS | T_HTTP},
-    {"password", T_MQTT | T_REDIS | T_HTTP},
-    {"password_file", T_MQTT | T_REDIS | T_HTTP},
-    {"token", T_KUBEMQ | T_HTTP},
-    {"token_file", T_KUBEMQ | T_HTTP},
+    {"mode", T_REDIS | T_KUBEMQ | T_NATS},
+    {"username", T_MQTT | T_REDIS | T_HTTP | T_KAFKA | T_NATS},
+    {"password", T_MQTT | T_REDIS | T_HTTP | T_KAFKA | T_NATS},
+    {"password_file", T_MQTT | T_REDIS | T_HTTP | T_KAFKA | T_NATS},
+    {"token", T_KUBEMQ | T_HTTP | T_NATS},
+    {"token_file", T_KUBEMQ | T_HTTP | T_NATS},
+    {"batch", T_KUBEMQ | T_HTTP},
+    {"gzip", T_HTTP},
+    {"ordered", T_ALL},
+    {"bootstrap_servers", T_KAFKA},
+    {"bootstrapServers", T_KAFKA}, /* the Multibroker design's broker-file spelling */
+    {"idempotence", T_KAFKA},
+    {"stream", T_NATS},
     {"ca_file", T_TLS},
     {"cert_file", T_TLS},
     {"key_file", T_TLS},
@@ -699,7 +717,7 @@ static const struct pub_key pub_keys[] = {
     {"timeout_ms", T_ALL},
     {"window", T_ALL},
     {"stream_maxlen", T_REDIS},
-    {"client_id", T_MQTT | T_KUBEMQ},
+    {"client_id", T_MQTT | T_KUBEMQ | T_KAFKA | T_NATS},
 };
 
 static void check_pub_keys(struct ctx *x, const cJSON *obj, const char *path,
@@ -788,6 +806,9 @@ static void check_pub_url(struct ctx *x, const char *path, unsigned tbit, const 
     case T_HTTP:
         rc = check_url(url, "http", "https", 1, 1, err, sizeof err);
         break;
+    case T_NATS:
+        rc = check_url(url, "nats", "tls", 0, 0, err, sizeof err);
+        break;
     default:
         return;
     }
@@ -816,6 +837,43 @@ static void exclusive(struct ctx *x, const char *path, const char *a, const char
     if (va && vb) {
         join(p, path, b);
         report(x, p, "cannot be used together with %s", a);
+    }
+}
+
+/*
+ * Kafka's brokers: `bootstrap_servers` (or `bootstrapServers`), required, a
+ * comma-separated list of HOST:PORT as librdkafka takes it.
+ */
+static void parse_bootstrap(struct ctx *x, const cJSON *o, const char *path,
+                            struct em_pub_conf *pc)
+{
+    const char *key = get(o, "bootstrapServers") ? "bootstrapServers" : "bootstrap_servers";
+    char p[PATH_LEN], err[200];
+
+    join(p, path, key);
+    if (get(o, "bootstrapServers") && get(o, "bootstrap_servers")) {
+        report(x, p, "cannot be used together with bootstrap_servers");
+        return;
+    }
+    if (req_str(x, o, path, key, &pc->bootstrap_servers) <= 0)
+        return;
+    for (const char *a = pc->bootstrap_servers;;) {
+        char host[EM_BUSADDR_HOST_MAX];
+        size_t n = strcspn(a, ",");
+        int port;
+
+        while (n && *a == ' ')
+            a++, n--;
+        if (n == 0 || em_busaddr_parse_hostport(a, n, host, sizeof host, &port, 0, err,
+                                                sizeof err) < 0 ||
+            port == 0) {
+            report(x, p, "'%.*s': expected HOST:PORT[,HOST:PORT...]", (int)(n > 60 ? 60 : n),
+                   a);
+            return;
+        }
+        if (!a[n])
+            break;
+        a += n + 1;
     }
 }
 
@@ -854,7 +912,7 @@ static void parse_pub(struct ctx *x, const cJSON *o, const char *path, const cha
     } else if (!cJSON_IsString(t) || !t->valuestring) {
         report(x, p, "must be a string");
     } else if (!type_bit(t->valuestring)) {
-        report(x, p, "unknown publisher type '%s' (expected mqtt, redis, kubemq or http)",
+        report(x, p, "unknown publisher type '%s' (expected " PUB_TYPES_TEXT ")",
                t->valuestring);
     } else {
         type = t->valuestring;
@@ -870,7 +928,9 @@ static void parse_pub(struct ctx *x, const cJSON *o, const char *path, const cha
         join(p, path, "name");
         check_ident(x, p, pc->name);
     }
-    if (req_str(x, o, path, "url", &pc->url) > 0) {
+    if (tbit == T_KAFKA)
+        parse_bootstrap(x, o, path, pc);
+    else if (req_str(x, o, path, "url", &pc->url) > 0) {
         join(p, path, "url");
         check_pub_url(x, p, tbit, pc->url);
     }
@@ -883,7 +943,7 @@ static void parse_pub(struct ctx *x, const cJSON *o, const char *path, const cha
         if (!pc->topic)
             pc->topic = sdup(x, path, pc->channel);
     }
-    if (!pc->topic && (tbit == T_MQTT || tbit == T_REDIS || tbit == T_KUBEMQ)) {
+    if (!pc->topic && tbit && tbit != T_HTTP) {
         /* CONTRACT section 4 defaults. */
         join(p, path, "topic");
         pc->topic = sdup(
@@ -909,14 +969,18 @@ static void parse_pub(struct ctx *x, const cJSON *o, const char *path, const cha
     if (opt_str(x, o, path, "mode", &pc->mode) > 0) {
         static const char *const rmodes[] = {"publish", "stream", NULL};
         static const char *const kmodes[] = {"queue", "events_store", NULL};
+        static const char *const nmodes[] = {"jetstream", "core", NULL};
         join(p, path, "mode");
         if (tbit == T_REDIS && !one_of(pc->mode, rmodes))
             report(x, p, "unknown mode '%s' (expected publish or stream)", pc->mode);
         else if (tbit == T_KUBEMQ && !one_of(pc->mode, kmodes))
             report(x, p, "unknown mode '%s' (expected queue or events_store)", pc->mode);
-    } else if (tbit == T_REDIS || tbit == T_KUBEMQ) {
+        else if (tbit == T_NATS && !one_of(pc->mode, nmodes))
+            report(x, p, "unknown mode '%s' (expected jetstream or core)", pc->mode);
+    } else if (tbit == T_REDIS || tbit == T_KUBEMQ || tbit == T_NATS) {
         join(p, path, "mode");
-        pc->mode = sdup(x, p, tbit == T_REDIS ? "publish" : "queue");
+        pc->mode = sdup(x, p,
+                        tbit == T_REDIS ? "publish" : tbit == T_KUBEMQ ? "queue" : "jetstream");
     }
 
     opt_str(x, o, path, "username", &pc->username);
@@ -960,6 +1024,18 @@ static void parse_pub(struct ctx *x, const cJSON *o, const char *path, const cha
         pc->stream_maxlen = (long)v;
     if (opt_str(x, o, path, "client_id", &pc->client_id) > 0)
         check_tmpl_field(x, path, "client_id", pc->client_id, 0);
+    /* kubemq: up to 100 messages per /queue/send_batch; http: one message per POST. */
+    int_or(x, o, path, "batch", 1, 1000, tbit == T_KUBEMQ ? 100 : 1, &pc->batch);
+    opt_bool(x, o, path, "gzip", &pc->gzip);
+    opt_bool(x, o, path, "ordered", &pc->ordered);
+    opt_bool(x, o, path, "idempotence", &pc->idempotence);
+    if (opt_str(x, o, path, "stream", &pc->stream) > 0) {
+        join(p, path, "stream");
+        check_ident(x, p, pc->stream);
+    } else if (tbit == T_NATS) {
+        join(p, path, "stream");
+        pc->stream = sdup(x, p, "monitoring");
+    }
 }
 
 void em_conf_pub_release(struct em_pub_conf *p)
@@ -981,6 +1057,8 @@ void em_conf_pub_release(struct em_pub_conf *p)
     free(p->key_file);
     free(p->client_id);
     free(p->channel);
+    free(p->bootstrap_servers);
+    free(p->stream);
     memset(p, 0, sizeof *p);
 }
 
@@ -1040,10 +1118,9 @@ static void parse_publishers(struct ctx *x, const cJSON *root, struct em_conf *c
 static void merge_brokers(struct ctx *x, struct em_conf *c, const char *cfg_path,
                           struct pub_where **where)
 {
-    static const char *const kinds[] = {"mqtt", "redis", "kubemq", "http", NULL};
     const char *saved = x->origin;
 
-    for (const char *const *k = kinds; *k; k++) {
+    for (const char *const *k = em_pub_types; *k; k++) {
         char file[4096], origin[64], err[300];
         struct em_pub_conf pc;
         struct stat st;

@@ -182,7 +182,10 @@ const struct em_dev_conf *em_conf_device(const struct em_conf *c, const char *id
 /* EM_DS_BIT_* for "pms", "mppt", "inverter", "site"; 0 when unknown. */
 unsigned em_conf_dataset_bit(const char *name);
 
-/* 1 when `type` is a publisher type this config knows (mqtt, redis, kubemq, http). */
+/* Every publisher type the configuration knows, NULL-terminated. */
+extern const char *const em_pub_types[];
+
+/* 1 when `type` is one of em_pub_types (built into this binary or not). */
 int em_conf_pub_type_known(const char *type);
 
 #endif

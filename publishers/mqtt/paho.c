@@ -2,8 +2,9 @@
  * Copyright (c) 2026 edgemon authors
  * SPDX-License-Identifier: MIT
  */
-#include <dlfcn.h>
 #include <stdio.h>
+
+#include "dl.h"
 
 #include "mqtt/paho.h"
 
@@ -24,48 +25,23 @@ struct variant {
 static struct variant plain = {.soname = EM_PAHO_PLAIN_LIB};
 static struct variant tls_variant = {.soname = EM_PAHO_TLS_LIB};
 
-static int resolve(void *lib, const char *name, void *slot, char *err, size_t errlen)
-{
-    void *fn = dlsym(lib, name);
-
-    if (!fn) {
-        snprintf(err, errlen, "cannot load MQTT library: %s", dlerror());
-        return -1;
-    }
-    /* POSIX guarantees a function pointer round-trips through void *. */
-    *(void **)slot = fn;
-    return 0;
-}
-
 static int load(struct variant *v, char *err, size_t errlen)
 {
     MQTTAsync_init_options io = MQTTAsync_init_options_initializer;
     __typeof__(MQTTAsync_global_init) *global_init;
     struct em_paho *a = &v->api;
-    void *lib;
+    const char *const sonames[] = {v->soname, NULL};
+#define PAHO(fn) {"MQTTAsync_" #fn, &a->fn}
+    const struct em_dl_sym syms[] = {
+        PAHO(createWithOptions), PAHO(setCallbacks), PAHO(setConnected),
+        PAHO(connect),           PAHO(sendMessage),  PAHO(destroy),
+        PAHO(strerror),          PAHO(freeMessage),  PAHO(free),
+        {"MQTTAsync_global_init", &global_init},
+    };
+#undef PAHO
 
-    /*
-     * RTLD_LOCAL: with both variants loaded, each keeps its own symbols and
-     * globals, so each paho only ever sees its own clients.
-     */
-    lib = dlopen(v->soname, RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        snprintf(err, errlen, "cannot load MQTT library: %s", dlerror());
+    if (!em_dl_load("MQTT library", sonames, syms, sizeof syms / sizeof syms[0], err, errlen))
         return -1;
-    }
-    if (resolve(lib, "MQTTAsync_createWithOptions", &a->createWithOptions, err, errlen) < 0 ||
-        resolve(lib, "MQTTAsync_setCallbacks", &a->setCallbacks, err, errlen) < 0 ||
-        resolve(lib, "MQTTAsync_setConnected", &a->setConnected, err, errlen) < 0 ||
-        resolve(lib, "MQTTAsync_connect", &a->connect, err, errlen) < 0 ||
-        resolve(lib, "MQTTAsync_sendMessage", &a->sendMessage, err, errlen) < 0 ||
-        resolve(lib, "MQTTAsync_destroy", &a->destroy, err, errlen) < 0 ||
-        resolve(lib, "MQTTAsync_strerror", &a->strerror, err, errlen) < 0 ||
-        resolve(lib, "MQTTAsync_freeMessage", &a->freeMessage, err, errlen) < 0 ||
-        resolve(lib, "MQTTAsync_free", &a->free, err, errlen) < 0 ||
-        resolve(lib, "MQTTAsync_global_init", &global_init, err, errlen) < 0) {
-        dlclose(lib);
-        return -1;
-    }
     /*
      * Left to itself, paho initialises all of OpenSSL (every cipher, digest
      * and error string) when the first client is created. OpenSSL >= 1.1

@@ -513,7 +513,7 @@ static void test_err_publishers(void)
     CHECK(fails_with(
         PUB("{'name':'m','type':'amqp','url':'amqp://h'}"),
         "publishers[0].type: unknown publisher type 'amqp' (expected mqtt, redis, "
-        "kubemq or http)"));
+        "kubemq, http, kafka or nats)"));
     CHECK(
         fails_with(PUB("{'name':'m','type':'mqtt','url':'mqtt://h','password':'x',"
                        "'password_file':'/etc/hostname'}"),
@@ -806,7 +806,7 @@ static void test_broker_config_invalid(void)
     CHECK(strstr(err, "name: 'local' is already used by publishers[2]") != NULL);
     /* Unknown kind. */
     CHECK_EQ_INT(capture("amqp", bfile, conf, out, sizeof out, err, sizeof err), 2);
-    CHECK_STR(err, "unknown broker kind 'amqp' (expected mqtt, redis, kubemq or http)\n");
+    CHECK_STR(err, "unknown broker kind 'amqp' (expected mqtt, redis, kubemq, http, kafka or nats)\n");
     /* Missing broker file. */
     CHECK_EQ_INT(
         capture("redis", "/nonexistent/b.json", conf, out, sizeof out, err, sizeof err),
