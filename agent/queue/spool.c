@@ -405,7 +405,7 @@ int em_spool_append(struct em_spool *s, const void *rec, size_t len, int64_t ts_
     if (sp_writev_full(s->wfd, h, HDR, rec, len) < 0) {
         int e = errno;
         struct stat st;
-        /* Take the partial frame back; if that fails, sp_roll so it ends up mid-segment
+        /* Take the partial frame back; if that fails, roll so it ends up mid-segment
          * where readers skip it. */
         if (ftruncate(s->wfd, old) < 0) {
             s->must_roll = 1;

@@ -23,7 +23,7 @@
 #define SEAL_MAGIC 0x02a15de7u
 #define HDR        32
 #define SEAL_LEN   32
-/* The scratch sp_window must hold the largest frame; reads fill it in one pread. */
+/* The scratch window must hold the largest frame; reads fill it in one pread. */
 #define SCRATCH    (HDR + EM_SPOOL_MAX_REC + HDR)
 #define STATE_FILE "state"
 #define STATE_TMP  "state.tmp"
@@ -76,14 +76,14 @@ struct frame {
     int64_t ts;
     off_t off;
     const unsigned char
-        *data; /* into the scratch sp_window, until the next sp_frame_at() */
+        *data; /* into the scratch window, until the next sp_frame_at() */
 };
 
 struct em_spool {
     char *dir;
     int dirfd;
     int lockfd;
-    int wfd; /* the active (last) segment, opened O_APPEND; -1 after a failed sp_roll */
+    int wfd; /* the active (last) segment, opened O_APPEND; -1 after a failed roll */
     struct em_spool_limits lim;
     uint64_t seg_bytes;
     uint64_t seg_recs;
@@ -106,7 +106,7 @@ struct em_spool {
     uint32_t crc_tab[256];
     unsigned char hdr[HDR + SEAL_LEN];
     unsigned char
-        *sc; /* scratch sp_window: bytes [sc_off, sc_off + sc_len) of segment sc_base */
+        *sc; /* scratch window: bytes [sc_off, sc_off + sc_len) of segment sc_base */
     uint64_t sc_base;
     off_t sc_off;
     size_t sc_len;

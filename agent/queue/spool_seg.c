@@ -131,8 +131,8 @@ void sp_sc_drop(struct em_spool *s, uint64_t base)
 }
 
 /*
- * Make bytes [off, off + need) of segment `g` available in the scratch sp_window,
- * reading as much as fits so sequential access costs one pread per sp_window.
+ * Make bytes [off, off + need) of segment `g` available in the scratch window,
+ * reading as much as fits so sequential access costs one pread per window.
  * The caller guarantees off + need <= g->size. Returns a pointer or NULL (errno).
  */
 const unsigned char *sp_window(struct em_spool *s, const struct seg *g, int fd, off_t off,
@@ -252,7 +252,7 @@ static int find_next(struct em_spool *s, const struct seg *g, int fd, off_t from
         if (n <= 3) {
             break;
         }
-        pos += (off_t)(n - 3); /* overlap, so a magic across the sp_window edge is seen */
+        pos += (off_t)(n - 3); /* overlap, so a magic across the window edge is seen */
     }
     return 0;
 }
