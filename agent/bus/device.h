@@ -11,6 +11,8 @@
 #include <modbus.h>
 #include <stdint.h>
 
+#include "clock.h"
+
 #include "conf.h"
 #include "dataset.h"
 #include "driver.h"
@@ -68,9 +70,6 @@ void em_device_link_reset(struct em_device *d);
 
 void em_device_release(struct em_device *d);
 
-/* Clocks. */
-int64_t em_mono_ms(void);
-int64_t em_wall_ms(void);
 
 /* Text for an errno from libmodbus or the system. */
 const char *em_strerror(int err);

@@ -538,7 +538,7 @@ enum em_rq_event em_rqueue_service(struct em_rqueue *q)
         return ev;
     }
     if (q->c || rq_ensure_conn(q) == 0) {
-        if (q->max_age_s > 0 && rq_mono_ms() - q->last_age_trim_ms >= AGE_TRIM_EVERY_MS) {
+        if (q->max_age_s > 0 && em_mono_ms() - q->last_age_trim_ms >= AGE_TRIM_EVERY_MS) {
             (void)rq_trim_age_all(q);
         }
         if (q->c) {
@@ -565,7 +565,7 @@ void em_rqueue_conn(const struct em_rqueue *q, struct em_rq_conn *ci)
     ci->attempts = q->attempts;
     ci->connects = q->connects;
     ci->backoff_ms = q->backoff_ms;
-    left = q->c ? 0 : q->next_try_ms - rq_mono_ms();
+    left = q->c ? 0 : q->next_try_ms - em_mono_ms();
     ci->retry_in_ms = left > 0 ? (long)left : 0;
     ci->last_error = q->errbuf;
 }

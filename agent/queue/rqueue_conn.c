@@ -18,22 +18,6 @@
 
 #include "rqueue_int.h"
 
-int64_t rq_mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t rq_wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct timeval ms_tv(long ms)
 {
     struct timeval tv;
@@ -303,7 +287,7 @@ void rq_drop_conn(struct em_rqueue *q, int err)
     } else if ((q->backoff_ms *= 2) > BACKOFF_MAX_MS) {
         q->backoff_ms = BACKOFF_MAX_MS;
     }
-    q->next_try_ms = rq_mono_ms() + q->backoff_ms;
+    q->next_try_ms = em_mono_ms() + q->backoff_ms;
     errno = err;
 }
 
@@ -409,7 +393,7 @@ static void reset_pubs(struct em_rqueue *q)
 static int try_connect(struct em_rqueue *q)
 {
     struct timeval tv = ms_tv(q->timeout_ms);
-    int64_t t0 = rq_mono_ms();
+    int64_t t0 = em_mono_ms();
     long left;
     redisContext *c;
     redisReply *r;
@@ -438,7 +422,7 @@ static int try_connect(struct em_rqueue *q)
     if (!q->unix_path) {
         (void)redisEnableKeepAlive(c);
     }
-    left = q->timeout_ms - (long)(rq_mono_ms() - t0);
+    left = q->timeout_ms - (long)(em_mono_ms() - t0);
     if (left < 50) {
         left = 50;
     }
@@ -505,7 +489,7 @@ int rq_ensure_conn(struct em_rqueue *q)
     if (q->c) {
         return 0;
     }
-    if (rq_mono_ms() < q->next_try_ms) {
+    if (em_mono_ms() < q->next_try_ms) {
         errno = ENOTCONN;
         return -1;
     }

@@ -20,6 +20,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "rqueue.h"
 
 #define ITEM_CHUNK         256 /* items per push round trip */
@@ -73,10 +74,6 @@ struct em_rqueue {
 };
 
 /* Shared between the three files; each is defined in the file its name suggests. */
-int64_t rq_mono_ms(void);
-
-int64_t rq_wall_ms(void);
-
 void rq_set_err(struct em_rqueue *q, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

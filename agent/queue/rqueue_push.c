@@ -100,7 +100,7 @@ static unsigned long long age_cutoff(const struct em_rqueue *q)
     if (q->max_age_s <= 0) {
         return 0;
     }
-    now = rq_wall_ms();
+    now = em_wall_ms();
     lim = (int64_t)q->max_age_s * 1000;
     return now > lim ? (unsigned long long)(now - lim) : 0;
 }
@@ -364,7 +364,7 @@ static int push_chunk(struct em_rqueue *q, const struct em_rq_item *it, size_t k
         }
     }
     if (cut) {
-        q->last_age_trim_ms = rq_mono_ms();
+        q->last_age_trim_ms = em_mono_ms();
     }
     if (perr) {
         errno = perr;
@@ -411,7 +411,7 @@ int rq_trim_age_all(struct em_rqueue *q)
             return -1;
         }
     }
-    q->last_age_trim_ms = rq_mono_ms();
+    q->last_age_trim_ms = em_mono_ms();
     for (i = 0; i < q->npush; i++) {
         if ((rc = read_trims(q, &q->pubs[i], cut, 0)) < 0) {
             return -1;

@@ -34,12 +34,6 @@
 static const char *const drop_names[EM_SPOOL_DROP_NREASONS] = {"max_bytes",
                                                                "max_messages", "max_age"};
 
-int64_t sp_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -94,7 +88,7 @@ static int open_active(struct em_spool *s)
  */
 static int lock_within(int fd, struct flock *fl, uint32_t wait_ms)
 {
-    int64_t until = sp_mono_ms() + wait_ms;
+    int64_t until = em_mono_ms() + wait_ms;
 
     for (;;) {
         if (fcntl(fd, F_SETLK, fl) == 0) {
@@ -103,7 +97,7 @@ static int lock_within(int fd, struct flock *fl, uint32_t wait_ms)
         if (errno != EAGAIN && errno != EACCES) {
             return -1;
         }
-        if (sp_mono_ms() >= until) {
+        if (em_mono_ms() >= until) {
             errno = EAGAIN;
             return -1;
         }
@@ -179,7 +173,7 @@ struct em_spool *em_spool_open(const char *dir, const struct em_spool_limits *li
     }
     s->age_ms = (int64_t)s->lim.max_age_s * 1000;
     sp_crc_init(s->crc_tab);
-    s->last_sync = sp_mono_ms();
+    s->last_sync = em_mono_ms();
 
     if (!(s->dir = strdup(dir)) || !(s->sc = malloc(SCRATCH))) {
         goto oom;
@@ -331,7 +325,7 @@ static int do_sync(struct em_spool *s)
         }
     }
     s->unsynced = 0;
-    s->last_sync = sp_mono_ms();
+    s->last_sync = em_mono_ms();
     /* Data first, then the cursors that may point into it. */
     if (s->state_dirty && sp_write_state(s, s->id_reserved) < 0) {
         return -1;
@@ -433,7 +427,7 @@ int em_spool_append(struct em_spool *s, const void *rec, size_t len, int64_t ts_
     s->next_id++;
     s->unsynced++;
     if (s->unsynced >= s->lim.sync_every ||
-        sp_mono_ms() - s->last_sync >= (int64_t)s->lim.sync_ms) {
+        em_mono_ms() - s->last_sync >= (int64_t)s->lim.sync_ms) {
         if (do_sync(s) < 0) {
             s->sync_errno = errno;
         }

@@ -146,7 +146,7 @@ int sp_roll(struct em_spool *s)
         close(s->wfd);
         s->wfd = -1;
         s->unsynced = 0;
-        s->last_sync = sp_mono_ms();
+        s->last_sync = em_mono_ms();
     }
     return sp_new_seg(s);
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "clock.h"
 #include "spool.h"
 
 /* Bytes e7 5d a1 0x: 0xe7 followed by a non-continuation byte is never valid UTF-8,
@@ -122,8 +123,6 @@ void sp_put64(unsigned char *p, uint64_t v);
 void sp_crc_init(uint32_t *t);
 
 uint32_t sp_crc_update(const uint32_t *t, uint32_t c, const void *buf, size_t n);
-
-int64_t sp_mono_ms(void);
 
 void sp_seg_name(char *buf, uint64_t base);
 

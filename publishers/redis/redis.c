@@ -38,6 +38,7 @@
 #include <hiredis/hiredis.h>
 
 #include "busaddr.h"
+#include "clock.h"
 #include "publisher.h"
 #include "redis/redis.h"
 
@@ -120,13 +121,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ------------------------------------------------------------------ FIFO */
 
@@ -138,7 +132,7 @@ static void fifo_push(struct redis_ctx *c, uint64_t token, int kind)
     if (c->len == c->cap)
         abort(); /* a verdict would be lost: the window bookkeeping is broken */
     if (c->len == 0)
-        c->deadline = mono_ms() + c->timeout_ms; /* the clock for the first reply */
+        c->deadline = em_mono_ms() + c->timeout_ms; /* the clock for the first reply */
     e = &c->fifo[(c->head + c->len) % c->cap];
     e->token = token;
     e->kind = kind;
@@ -183,7 +177,7 @@ static void link_lost(struct redis_ctx *c)
     c->rng ^= c->rng >> 17;
     c->rng ^= c->rng << 5;
     c->next_try_ms =
-        mono_ms() + c->backoff_ms - (int64_t)(c->rng % (uint32_t)(c->backoff_ms / 4 + 1));
+        em_mono_ms() + c->backoff_ms - (int64_t)(c->rng % (uint32_t)(c->backoff_ms / 4 + 1));
     c->backoff_ms = c->backoff_ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS
                                                              : c->backoff_ms * 2;
     while (c->len > 0) {
@@ -265,7 +259,7 @@ static void check_connect(struct redis_ctx *c)
     if (n < 0 && errno == EINTR)
         return;
     if (n == 0) {
-        if (mono_ms() >= c->deadline)
+        if (em_mono_ms() >= c->deadline)
             link_lost(c);
         return;
     }
@@ -279,7 +273,7 @@ static void check_connect(struct redis_ctx *c)
 /* DOWN: start a connect once the backoff has passed. */
 static void start_connect(struct redis_ctx *c)
 {
-    if (c->state != LINK_DOWN || mono_ms() < c->next_try_ms)
+    if (c->state != LINK_DOWN || em_mono_ms() < c->next_try_ms)
         return;
     if (c->addr.is_unix)
         c->rc = redisConnectUnixNonBlock(c->addr.path);
@@ -290,7 +284,7 @@ static void start_connect(struct redis_ctx *c)
         return;
     }
     c->state = LINK_CONNECTING;
-    c->deadline = mono_ms() + c->timeout_ms;
+    c->deadline = em_mono_ms() + c->timeout_ms;
     check_connect(c); /* a loopback or Unix socket connect is often complete already */
 }
 
@@ -345,7 +339,7 @@ static int handle_reply(struct redis_ctx *c, redisReply *r)
         return -1;
     }
     e = fifo_pop(c);
-    c->deadline = mono_ms() + c->timeout_ms; /* the clock for the next reply */
+    c->deadline = em_mono_ms() + c->timeout_ms; /* the clock for the next reply */
     if (e.kind == ENTRY_HANDSHAKE) {
         int ok = r->type != REDIS_REPLY_ERROR;
 
@@ -421,7 +415,7 @@ static void pump(struct redis_ctx *c)
             break;
     }
     /* Redis down without a FIN (power cut, cable) or stuck: do not wait forever. */
-    if (c->len > 0 && mono_ms() >= c->deadline)
+    if (c->len > 0 && em_mono_ms() >= c->deadline)
         link_lost(c);
 }
 
@@ -556,7 +550,7 @@ static void *redis_create(const struct em_pub_conf *conf, em_pub_done_fn done, v
     c->site = conf->site;
     c->state = LINK_DOWN;
     c->backoff_ms = REDIS_BACKOFF_MIN_MS;
-    c->rng = (uint32_t)mono_ms() ^ (uint32_t)(uintptr_t)c;
+    c->rng = (uint32_t)em_mono_ms() ^ (uint32_t)(uintptr_t)c;
     if (!c->rng)
         c->rng = 1; /* xorshift stays at 0 forever */
 
