@@ -143,7 +143,8 @@ TOOL_BIN   := $(B)/tools/jsoncmp $(B)/tools/fill
 BENCH_SRC  := $(wildcard tests/bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
-.PHONY: all test unit check deps demo bench install uninstall clean size valgrind asan fuzz
+.PHONY: all test unit check deps demo bench install uninstall clean size valgrind asan fuzz \
+        hiredis1-test
 
 all: $(OUT)edgemon $(OUT)edgemon-sim
 
@@ -228,6 +229,10 @@ demo: deps
 size: all
 	@bash tests/size.sh
 
+# The Redis code against hiredis 1.x (OpenWrt's), built from Debian's source.
+hiredis1-test: deps
+	@sh tests/hiredis1.sh
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(SYSCONFDIR)/edgemon
 	$(INSTALL) -m 0755 $(OUT)edgemon $(DESTDIR)$(BINDIR)/edgemon
@@ -247,7 +252,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -rf $(B) build-asan $(OUT)edgemon $(OUT)edgemon-sim
+	rm -rf $(B) build-asan build-hiredis1 $(OUT)edgemon $(OUT)edgemon-sim
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 -include tests/cross/cross.mk
