@@ -144,7 +144,7 @@ BENCH_SRC  := $(wildcard tests/bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
 .PHONY: all test unit check deps demo bench install uninstall clean size valgrind asan fuzz \
-        hiredis1-test
+        hiredis1-test chaos
 
 all: $(OUT)edgemon $(OUT)edgemon-sim
 
@@ -228,6 +228,11 @@ demo: deps
 
 size: all
 	@bash tests/size.sh
+
+# Random faults against a running site, then zero loss proven: CHAOS_S=600 by default.
+chaos: deps
+	@$(MAKE) --no-print-directory all $(TOOL_BIN)
+	@bash tests/chaos.sh
 
 # The Redis code against hiredis 1.x (OpenWrt's), built from Debian's source.
 hiredis1-test: deps
