@@ -124,3 +124,6 @@ start_mosquitto "$PT" "listener $PT 127.0.0.1" "cafile $D/ca.crt" "certfile $D/s
 PUB="{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtts://127.0.0.1:$PT\", \"ca_file\": \"$D/ca.crt\"}"
 echo "== steady state over TLS (mqtts://, the TLS paho and OpenSSL loaded)"
 MODELS=$DEMO_MODELS steady "demo site over TLS" 3 1 1000 20
+
+# ---- the drain over an emulated cellular uplink ----
+bash tests/bench/cellular.sh
