@@ -228,6 +228,13 @@ demo: deps
 size: all
 	@bash tests/size.sh
 
+# The demo site at 100 ms intervals for SOAK_S seconds (default 600): RSS, fds,
+# CPU and state_dir writes over time. Not part of `make test`.
+.PHONY: soak
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/soak.sh
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(SYSCONFDIR)/edgemon
 	$(INSTALL) -m 0755 $(OUT)edgemon $(DESTDIR)$(BINDIR)/edgemon
