@@ -368,6 +368,18 @@ static void check_file(struct ctx *x, const char *path, const char *file)
     close(fd);
 }
 
+/* A password_file or token_file: readable, regular, and private to its owner. */
+static void check_secret(struct ctx *x, const char *path, const char *file)
+{
+    struct stat st;
+    char err[1024];
+
+    check_file(x, path, file);
+    if (stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+        em_pub_secret_private(file, st.st_mode, err, sizeof err) < 0)
+        report(x, path, "%s", err);
+}
+
 /*
  * http(s):// and mqtt(s):// URLs: a known scheme, a valid host, a port in range.
  * Credentials belong in username/password/token keys, where *_file can hide them.
@@ -990,7 +1002,7 @@ static void parse_pub(struct ctx *x, const cJSON *o, const char *path, const cha
         if (pc->password)
             report(x, p, "cannot be used together with password");
         else
-            check_file(x, p, pc->password_file);
+            check_secret(x, p, pc->password_file);
     }
     opt_str(x, o, path, "token", &pc->token);
     if (opt_str(x, o, path, "token_file", &pc->token_file) > 0) {
@@ -998,7 +1010,7 @@ static void parse_pub(struct ctx *x, const cJSON *o, const char *path, const cha
         if (pc->token)
             report(x, p, "cannot be used together with token");
         else
-            check_file(x, p, pc->token_file);
+            check_secret(x, p, pc->token_file);
     }
     if (opt_str(x, o, path, "ca_file", &pc->ca_file) > 0) {
         join(p, path, "ca_file");
