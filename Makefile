@@ -238,6 +238,38 @@ chaos: deps
 hiredis1-test: deps
 	@sh tests/hiredis1.sh
 
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c), built with clang and ASan/UBSan into
+# build-fuzz/ (the library with coverage instrumentation), each run for FUZZ_S
+# seconds (default 60); fuzz-smoke runs each for a few seconds. Not part of
+# `make test`; tests/deps.sh installs clang when missing (EXTRA_DEPS).
+FUZZ_S       ?= 60
+FUZZ_CC      ?= clang
+FUZZ_DEPS    ?= clang libclang-rt-14-dev
+FUZZ_BIN     := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+.PHONY: fuzz fuzz-build fuzz-smoke
+fuzz-build:
+	@EXTRA_DEPS="$(FUZZ_DEPS)" sh tests/deps.sh
+	@$(MAKE) --no-print-directory B=build-fuzz CC=$(FUZZ_CC) \
+	  SANITIZE=fuzzer-no-link,address,undefined $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@FUZZ_S=$(FUZZ_S) sh tests/fuzz/run.sh
+
+fuzz-smoke: fuzz-build
+	@FUZZ_S=$${FUZZ_SMOKE_S:-5} sh tests/fuzz/run.sh
+
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c $(B)/libedgemon.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< \
+	  $(B)/libedgemon.a $(EM_LIBS) $(LDLIBS)
+
+# The demo site at 100 ms intervals for SOAK_S seconds (default 600): RSS, fds,
+# CPU and state_dir writes over time. Not part of `make test`.
+.PHONY: soak
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/soak.sh
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(SYSCONFDIR)/edgemon
 	$(INSTALL) -m 0755 $(OUT)edgemon $(DESTDIR)$(BINDIR)/edgemon
@@ -257,7 +289,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -rf $(B) build-asan build-hiredis1 $(OUT)edgemon $(OUT)edgemon-sim
+	rm -rf $(B) build-asan build-hiredis1 build-fuzz $(OUT)edgemon $(OUT)edgemon-sim
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 -include tests/cross/cross.mk

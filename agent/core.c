@@ -104,6 +104,7 @@ struct core {
     int print;
     int redis_reported_down;
     uint64_t handoff_dropped_logged;
+    unsigned long long damage_logged; /* spool corrupt records + torn bytes reported */
 };
 
 /* ---- bus threads -------------------------------------------------------- */
@@ -665,6 +666,20 @@ static void every_second(struct core *c, double dt)
     }
 }
 
+/* Say once per new find that the spool stepped over damage (a power cut, a bad
+ * sector): the readings around it are delivered, the damaged ones are lost. */
+static void log_spool_damage(struct core *c)
+{
+    unsigned long long corrupt, truncated;
+    if (em_queue_damage(c->queue, &corrupt, &truncated) < 0 ||
+        corrupt + truncated <= c->damage_logged)
+        return;
+    c->damage_logged = corrupt + truncated;
+    log_warnx("spool: skipped %llu corrupt record(s) (bad checksum) and cut %llu torn byte(s) "
+              "in %s/spool; the records around them are delivered",
+              corrupt, truncated, c->conf->agent.state_dir);
+}
+
 static int loop_once(struct core *c, int64_t *last_service, int64_t *last_second, int busy)
 {
     int work = 0;
@@ -684,6 +699,7 @@ static int loop_once(struct core *c, int64_t *last_service, int64_t *last_second
         else if (ev > 0)
             log_info("redis back: moving %lld spooled readings into Redis",
                      em_queue_fallback_pending(c->queue));
+        log_spool_damage(c);
         *last_service = now;
     }
     for (size_t i = 0; i < c->npubs; i++)

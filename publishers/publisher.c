@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "publisher.h"
 
@@ -112,6 +113,31 @@ invalid:
     return -1;
 }
 
+int em_pub_secret_private(const char *path, mode_t mode, char *err, size_t errlen)
+{
+    if (!(mode & (S_IRGRP | S_IROTH)))
+        return 0;
+    snprintf(err, errlen, "'%s' is readable by group or others (chmod 600 it)", path);
+    return -1;
+}
+
+const char *em_pub_url_shown(const char *url, char *out, size_t outlen)
+{
+    const char *sep = strstr(url, "://");
+    const char *host = sep ? sep + 3 : url;
+    size_t an = strcspn(host, "/?#");
+    const char *at = NULL, *query;
+
+    for (size_t i = 0; i < an; i++)
+        if (host[i] == '@')
+            at = host + i;
+    query = strchr(host, '?');
+    snprintf(out, outlen, "%.*s%s%.*s%s", (int)(host - url), url, at ? "***@" : "",
+             (int)((query ? query : host + strlen(host)) - (at ? at + 1 : host)),
+             at ? at + 1 : host, query ? "?***" : "");
+    return out;
+}
+
 char *em_pub_read_secret(const char *key, const char *path, char *err, size_t errlen)
 {
     char *buf = NULL;
@@ -120,6 +146,17 @@ char *em_pub_read_secret(const char *key, const char *path, char *err, size_t er
 
     if (!f)
         goto fail;
+    struct stat st;
+    if (fstat(fileno(f), &st) < 0)
+        goto fail;
+    if (em_pub_secret_private(path, st.st_mode, err, errlen) < 0) {
+        /* Prefix the key: "password_file '/x' is readable by ..." */
+        char why[256];
+        snprintf(why, sizeof why, "%s", err);
+        snprintf(err, errlen, "%s %s", key, why);
+        fclose(f);
+        return NULL;
+    }
     buf = malloc(EM_PUB_SECRET_MAX + 1);
     if (!buf)
         goto fail;

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define EM_PUBLISHER_ABI 1
 
@@ -121,9 +122,26 @@ int em_topic_render(const char *tmpl, const char *dataset, const char *id,
  * Read the secret file `path` for config key `key` (named in errors): the whole
  * file minus one trailing newline (LF or CRLF). Returns a new NUL-terminated
  * string the caller owns (explicit_bzero, then free), or NULL with a message in
- * err: unreadable, larger than EM_PUB_SECRET_MAX, or holding a NUL byte.
+ * err: unreadable, readable by group or others (em_pub_secret_private), larger
+ * than EM_PUB_SECRET_MAX, or holding a NUL byte.
  */
 char *em_pub_read_secret(const char *key, const char *path, char *err, size_t errlen);
+
+/*
+ * Whether a secret file of `mode` (st_mode) is private to its owner: 0 when
+ * neither group nor others may read it, else -1 with "'PATH' is readable by group
+ * or others (chmod 600 it)" in err (the caller prefixes the key). `path` is
+ * borrowed for the call.
+ */
+int em_pub_secret_private(const char *path, mode_t mode, char *err, size_t errlen);
+
+/*
+ * `url` as it may appear in a message: user info (USER:PASSWORD@) before the host
+ * is shown as "***@", and the query (?...) as "?***", so no credential reaches a
+ * log. Writes into `out` (outlen bytes, truncated) and returns it. Both pointers
+ * are borrowed for the call.
+ */
+const char *em_pub_url_shown(const char *url, char *out, size_t outlen);
 
 /* Look up a compiled-in publisher by type; NULL when unknown or compiled out. */
 const struct em_publisher *em_publisher_find(const char *type);

@@ -448,7 +448,9 @@ int em_busaddr_parse_redis(const char *url, struct em_redis_addr *out, char *err
         return -1;
     p += an;
     if (*p == '?' || *p == '#')
-        return fail(err, errlen, "unexpected '%s' in Redis URL", p);
+        /* Not echoed: a query may hold a password (redis://h?password=...). */
+        return fail(err, errlen, "unexpected '%c' in Redis URL (no query or fragment allowed)",
+                    *p);
     if (*p == '/') {
         slash = p + 1;
         if (*slash && redis_db(slash, strlen(slash), &out->db, err, errlen) < 0)

@@ -86,6 +86,8 @@ int cf_check_template(const char *t, char *err, size_t errlen);
 
 void cf_check_file(struct ctx *x, const char *path, const char *file);
 
+void cf_check_secret(struct ctx *x, const char *path, const char *file);
+
 int cf_check_url(const char *url, const char *s1, const char *s2, int allow_path,
                  int allow_tmpl, char *err, size_t errlen);
 

@@ -324,6 +324,18 @@ void cf_check_file(struct ctx *x, const char *path, const char *file)
     close(fd);
 }
 
+/* A password_file or token_file: readable, regular, and private to its owner. */
+void cf_check_secret(struct ctx *x, const char *path, const char *file)
+{
+    struct stat st;
+    char err[1024];
+
+    cf_check_file(x, path, file);
+    if (stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+        em_pub_secret_private(file, st.st_mode, err, sizeof err) < 0)
+        cf_report(x, path, "%s", err);
+}
+
 /*
  * http(s):// and mqtt(s):// URLs: a known scheme, a valid host, a port in range.
  * Credentials belong in username/password/token keys, where *_file can hide them.

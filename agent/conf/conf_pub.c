@@ -379,7 +379,7 @@ void cf_parse_pub(struct ctx *x, const cJSON *o, const char *path, const char *k
         if (pc->password)
             cf_report(x, p, "cannot be used together with password");
         else
-            cf_check_file(x, p, pc->password_file);
+            cf_check_secret(x, p, pc->password_file);
     }
     cf_opt_str(x, o, path, "token", &pc->token);
     if (cf_opt_str(x, o, path, "token_file", &pc->token_file) > 0) {
@@ -387,7 +387,7 @@ void cf_parse_pub(struct ctx *x, const cJSON *o, const char *path, const char *k
         if (pc->token)
             cf_report(x, p, "cannot be used together with token");
         else
-            cf_check_file(x, p, pc->token_file);
+            cf_check_secret(x, p, pc->token_file);
     }
     if (cf_opt_str(x, o, path, "ca_file", &pc->ca_file) > 0) {
         cf_join(p, path, "ca_file");

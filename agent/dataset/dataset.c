@@ -173,6 +173,11 @@ struct em_mppt_input *em_ds_input(struct em_dataset *ds, int64_t id)
     for (size_t i = 0; i < ds->ninputs; i++)
         if (ds->inputs[i].id == id)
             return &ds->inputs[i];
+    return em_ds_input_add(ds, id);
+}
+
+struct em_mppt_input *em_ds_input_add(struct em_dataset *ds, int64_t id)
+{
     if (ds->ninputs >= EM_DS_MAX_INPUTS) {
         ds->overflow++;
         return NULL;

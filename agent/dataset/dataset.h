@@ -90,5 +90,8 @@ int em_ds_touch_strs(struct em_dataset *ds, const char *key);
 int em_ds_add_num(struct em_dataset *ds, const char *key, double v);
 /* Returns the mppt input with that id, creating it; NULL when full. */
 struct em_mppt_input *em_ds_input(struct em_dataset *ds, int64_t id);
+/* Appends a new mppt input with that id (ids may repeat: a device numbers its
+ * inputs itself); NULL when full. */
+struct em_mppt_input *em_ds_input_add(struct em_dataset *ds, int64_t id);
 
 #endif

@@ -196,6 +196,17 @@ int em_queue_sync(struct em_queue *q)
     return em_spool_sync(q->sp);
 }
 
+int em_queue_damage(struct em_queue *q, unsigned long long *corrupt,
+                    unsigned long long *truncated)
+{
+    struct em_spool_stats ss;
+    if (em_spool_stats(q->sp, 0, &ss) < 0)
+        return -1;
+    *corrupt = ss.corrupt;
+    *truncated = ss.truncated;
+    return 0;
+}
+
 int em_queue_read(struct em_queue *q, size_t pub, struct em_qentry *out, size_t max)
 {
     if (max > READ_BATCH)

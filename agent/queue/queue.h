@@ -75,5 +75,10 @@ int em_queue_stats(struct em_queue *q, size_t pub, struct em_qstats *st);
 long long em_queue_fallback_pending(struct em_queue *q);
 int em_queue_redis_up(const struct em_queue *q);
 int em_queue_sync(struct em_queue *q);
+/* Damage the spool found and stepped over since it was opened: records whose
+ * checksum failed (skipped) and torn-tail bytes cut off at open (a power cut
+ * mid-write). Both only grow; 0 or -1 with errno. */
+int em_queue_damage(struct em_queue *q, unsigned long long *corrupt,
+                    unsigned long long *truncated);
 
 #endif

@@ -482,8 +482,11 @@ static void emit(struct em_regdev *d, size_t i, struct em_dataset *ds)
     if (pt->group) {
         if ((size_t)pt->repeat >= EM_DS_MAX_INPUTS)
             return;
+        /* By position, not by id: a device's own input ids may collide with the
+         * default numbering (block 0 saying id 2), and a lookup would then never
+         * add the slot (an endless loop, found by tests/fuzz/fuzz_decode). */
         while (ds->ninputs <= (size_t)pt->repeat)
-            if (!em_ds_input(ds, (int64_t)ds->ninputs + 1))
+            if (!em_ds_input_add(ds, (int64_t)ds->ninputs + 1))
                 return;
         struct em_mppt_input *in = &ds->inputs[pt->repeat];
         if (point_value(d, i, 0, &raw, &val) != EM_D_OK)

@@ -478,7 +478,7 @@ static int parse_url(const char *url, char *uri, size_t urilen, int *tls, char *
                      size_t errlen)
 {
     const char *host, *end;
-    char *stop;
+    char *stop, shown[256]; /* the url for messages, credentials masked */
     long port;
     int n;
 
@@ -492,13 +492,15 @@ static int parse_url(const char *url, char *uri, size_t urilen, int *tls, char *
     } else if (strncmp(url, "mqtts://", 8) == 0) {
 #ifdef EM_MQTT_NO_TLS
         /* Built with MQTT_TLS=no: linked to paho without OpenSSL. */
-        set_err(err, errlen, "'%s': this build has no MQTT over TLS (MQTT_TLS=no)", url);
+        set_err(err, errlen, "'%s': this build has no MQTT over TLS (MQTT_TLS=no)",
+                em_pub_url_shown(url, shown, sizeof shown));
         return -1;
 #endif
         *tls = 1;
         host = url + 8;
     } else {
-        set_err(err, errlen, "unsupported url '%s' (use mqtt:// or mqtts://)", url);
+        set_err(err, errlen, "unsupported url '%s' (use mqtt:// or mqtts://)",
+                em_pub_url_shown(url, shown, sizeof shown));
         return -1;
     }
     if (*host == '[') { /* IPv6 literal, kept in brackets for paho */
@@ -526,13 +528,14 @@ static int parse_url(const char *url, char *uri, size_t urilen, int *tls, char *
     n = snprintf(uri, urilen, "%s://%.*s:%ld", *tls ? "ssl" : "tcp", (int)(end - host), host,
                  port);
     if (n < 0 || (size_t)n >= urilen) {
-        set_err(err, errlen, "url '%s' is too long", url);
+        set_err(err, errlen, "url '%s' is too long", em_pub_url_shown(url, shown, sizeof shown));
         return -1;
     }
     return 0;
 
 bad:
-    set_err(err, errlen, "invalid url '%s' (expected mqtt[s]://HOST[:PORT])", url);
+    set_err(err, errlen, "invalid url '%s' (expected mqtt[s]://HOST[:PORT])",
+            em_pub_url_shown(url, shown, sizeof shown));
     return -1;
 }
 

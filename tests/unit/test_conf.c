@@ -746,8 +746,13 @@ static void test_broker_config(void)
                      "{'name':'uplink','type':'mqtt','url':'mqtt://127.0.0.1:1883'},"
                      "{'name':'uplink2','type':'mqtt','url':'mqtt://127.0.0.1:1884'},"
                      "{'name':'local','type':'redis','url':'redis://127.0.0.1'}]}");
-    write_file(bfile, "{'name':'cloud','url':'mqtts://cloud.example:8883','qos':0,"
-                      "'datasets':['site'],'password_file':'/etc/hostname'}");
+    char secret[128], body[320];
+    snprintf(secret, sizeof secret, "%s/cloud.secret", tdir);
+    write_file(secret, "pw");
+    CHECK_EQ_INT(chmod(secret, 0600), 0); /* secrets must be private */
+    snprintf(body, sizeof body, "{'name':'cloud','url':'mqtts://cloud.example:8883','qos':0,"
+                                "'datasets':['site'],'password_file':'%s'}", secret);
+    write_file(bfile, body);
     CHECK_EQ_INT(capture("mqtt", bfile, conf, out, sizeof out, err, sizeof err), 0);
     CHECK_STR(out, "successfully configured broker mqtt\n");
     CHECK_STR(err, "");
@@ -764,7 +769,7 @@ static void test_broker_config(void)
     CHECK_STR(c->publishers[1].type, "mqtt");
     CHECK_EQ_INT(c->publishers[1].qos, 0);
     CHECK_EQ_INT(c->publishers[1].datasets, EM_DS_BIT_SITE);
-    CHECK_STR(c->publishers[1].password_file, "/etc/hostname");
+    CHECK_STR(c->publishers[1].password_file, secret);
     CHECK(c->publishers[1].agent == c->agent.id);
     em_conf_free(c);
 
@@ -814,6 +819,67 @@ static void test_broker_config_invalid(void)
     CHECK_STR(err, "cannot read '/nonexistent/b.json': No such file or directory\n");
     CHECK_EQ_INT(
         em_conf_check_broker("kubemq", q("{'url':'http://h'}"), 18, NULL, NULL, NULL), 0);
+}
+
+/*
+ * A password_file or token_file readable by group or others is refused, by the
+ * config check (naming the JSON path) and by the reader the publishers use.
+ */
+static void test_secret_file_mode(void)
+{
+    char secret[128], doc[512], want[256], err[256];
+    static const mode_t bad[] = {0644, 0640, 0604, 0444};
+    struct em_errors e;
+    struct em_conf *c;
+    char *pw;
+
+    snprintf(secret, sizeof secret, "%s/uplink.secret", tdir);
+    write_file(secret, "s3cret\n");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_EQ_INT(chmod(secret, bad[i]), 0);
+        snprintf(doc, sizeof doc, PUB("{'name':'m','type':'mqtt','url':'mqtt://h',"
+                                      "'username':'u','password_file':'%s'}"), secret);
+        snprintf(want, sizeof want, "publishers[0].password_file: '%s' is readable by group "
+                                    "or others (chmod 600 it)", secret);
+        CHECK(fails_with(doc, want));
+        snprintf(doc, sizeof doc, PUB("{'name':'k','type':'kubemq','url':'http://h:9090',"
+                                      "'token_file':'%s'}"), secret);
+        snprintf(want, sizeof want, "publishers[0].token_file: '%s' is readable by group "
+                                    "or others (chmod 600 it)", secret);
+        CHECK(fails_with(doc, want));
+        CHECK(em_pub_read_secret("password_file", secret, err, sizeof err) == NULL);
+        snprintf(want, sizeof want, "password_file '%s' is readable by group or others "
+                                    "(chmod 600 it)", secret);
+        CHECK_STR(err, want);
+    }
+    /* Owner-only modes pass, and the secret never appears in a message. */
+    CHECK_EQ_INT(chmod(secret, 0600), 0);
+    snprintf(doc, sizeof doc, PUB("{'name':'m','type':'mqtt','url':'mqtt://h',"
+                                  "'username':'u','password_file':'%s'}"), secret);
+    em_errors_init(&e);
+    c = parse(doc, &e);
+    CHECK(c != NULL);
+    em_conf_free(c);
+    CHECK_EQ_INT(chmod(secret, 0400), 0);
+    pw = em_pub_read_secret("password_file", secret, err, sizeof err);
+    CHECK(pw != NULL);
+    CHECK_STR(pw, "s3cret");
+    free(pw);
+    /* URLs in messages hide user info and queries. */
+    char shown[128];
+    CHECK_STR(em_pub_url_shown("mqtt://u:p%40ss@h:1883/x?token=t", shown, sizeof shown),
+              "mqtt://***@h:1883/x?***");
+    CHECK_STR(em_pub_url_shown("redis://h:6379/0", shown, sizeof shown), "redis://h:6379/0");
+    CHECK_STR(em_pub_url_shown("h?password=x", shown, sizeof shown), "h?***");
+    CHECK_STR(em_pub_url_shown("http://a@b@h/p@q", shown, sizeof shown), "http://***@h/p@q");
+    /* A CA file is not a secret: any mode is fine. */
+    CHECK_EQ_INT(chmod(secret, 0644), 0);
+    snprintf(doc, sizeof doc, PUB("{'name':'m','type':'mqtt','url':'mqtts://h',"
+                                  "'ca_file':'%s'}"), secret);
+    em_errors_init(&e);
+    c = parse(doc, &e);
+    CHECK(c != NULL);
+    em_conf_free(c);
 }
 
 /* Errors in an installed broker file name that file when the config is loaded. */
@@ -891,6 +957,7 @@ int main(void)
     RUN(test_broker_config);
     RUN(test_broker_config_invalid);
     RUN(test_brokers_d_errors);
+    RUN(test_secret_file_mode);
     rm_tree();
     DONE();
 }

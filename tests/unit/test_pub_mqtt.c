@@ -593,6 +593,9 @@ static void test_create_errors(void)
         c = base_conf(bad_urls[i], "gw");
         CHECK(create_fails(&c, bad_urls[i]));
     }
+    /* Credentials in a rejected url never reach the message. */
+    c = base_conf("mqtt://edge:hunter2@127.0.0.1:1883", "gw");
+    CHECK(create_fails(&c, "'mqtt://***@127.0.0.1:1883'"));
     c = base_conf(NULL, "gw");
     CHECK(create_fails(&c, "url is not set"));
     c = base_conf(url, "gw");
@@ -1071,6 +1074,9 @@ static void test_password(void)
     CHECK_EQ_INT(run(argv), 0);
     CHECK_EQ_INT(write_file(good, "s3cret pass\n"), 0);
     CHECK_EQ_INT(write_file(wrong, "s3cret\n"), 0);
+    /* Secrets must be private to their owner. */
+    CHECK_EQ_INT(chmod(good, 0600), 0);
+    CHECK_EQ_INT(chmod(wrong, 0600), 0);
 
     b.port = free_port();
     snprintf(body, sizeof body,

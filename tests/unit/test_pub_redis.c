@@ -554,6 +554,7 @@ static void test_create_errors(void)
     CHECK(f != NULL);
     fputs("pw\n", f);
     fclose(f);
+    CHECK(chmod(secret, 0600) == 0); /* secrets must be private to their owner */
     char u1[] = "redis://localhost", u2[] = "redis://[::1]:6380/15",
          u3[] = "redis:///run/redis.sock?db=2", u4[] = "REDIS://u:p%40ss@h:1/1";
     char *good[] = {url, u1, u2, u3, u4};
@@ -1093,7 +1094,7 @@ static void test_auth(void)
     static const char *const extra[] = {"--requirepass", "s3cret", NULL};
     static struct core k;
     static struct srv s;
-    char url[128], pwfile[PATH_MAX];
+    char url[128], pwfile[PATH_MAX], err[PATH_MAX + 128];
     struct em_pub_conf c;
     redisReply *r;
     void *ctx;
@@ -1142,6 +1143,15 @@ static void test_auth(void)
     CHECK(f != NULL);
     fputs("s3cret\n", f);
     fclose(f);
+    CHECK(chmod(pwfile, 0644) == 0);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/3", s.port);
+    c = base_conf(url, "stream", "auth.{dataset}");
+    c.password_file = pwfile;
+    ctx = pub->create(&c, core_done, &k, err, sizeof err);
+    CHECK(ctx == NULL);
+    CHECK(strstr(err, "readable by group or others (chmod 600 it)") != NULL);
+    CHECK(strstr(err, "s3cret") == NULL);
+    CHECK(chmod(pwfile, 0600) == 0);
     snprintf(url, sizeof url, "redis://127.0.0.1:%d/3", s.port);
     c = base_conf(url, "stream", "auth.{dataset}");
     c.password_file = pwfile;

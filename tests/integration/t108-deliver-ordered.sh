@@ -1,5 +1,5 @@
 #!/bin/bash
-# t107-deliver-ordered.sh - `ordered: true` turns the live lane off: with a large
+# t108-deliver-ordered.sh - `ordered: true` turns the live lane off: with a large
 # backlog queued, every backlog reading reaches the broker before any reading polled
 # after the start, so a consumer sees the queue's order exactly (the default lane
 # would let fresh readings overtake the backlog: t106).
