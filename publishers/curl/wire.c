@@ -136,9 +136,11 @@ int em_msg_seq(const char *payload, size_t len, uint64_t *seq)
         if (k >= len || payload[k] < '0' || payload[k] > '9')
             return -1;
         for (; k < len && payload[k] >= '0' && payload[k] <= '9'; k++) {
-            if (v > (UINT64_MAX - 9) / 10)
+            uint64_t d = (uint64_t)(payload[k] - '0');
+
+            if (v > (UINT64_MAX - d) / 10)
                 return -1;
-            v = v * 10 + (uint64_t)(payload[k] - '0');
+            v = v * 10 + d;
         }
         *seq = v;
         return 0;

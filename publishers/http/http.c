@@ -87,6 +87,7 @@ static void on_done(void *arg, struct em_cx_req *r)
 {
     struct hp *c = arg;
     long s = r->status, d;
+    char what[32];
 
     if (r->rc != CURLE_OK) {
         d = em_backoff_next(&c->bo);
@@ -102,7 +103,8 @@ static void on_done(void *arg, struct em_cx_req *r)
         if (s == 429 && r->retry_after_s > 0)
             d = (r->retry_after_s > HTTP_RETRY_AFTER_MAX_S ? HTTP_RETRY_AFTER_MAX_S
                                                            : r->retry_after_s) * 1000L;
-        plog(c, "status", "server answered HTTP %ld; retrying in %ld ms", s, d);
+        snprintf(what, sizeof what, "status-%ld", s); /* a 429 is news after a 500 */
+        plog(c, what, "server answered HTTP %ld; retrying in %ld ms", s, d);
         settle_all(c, r, EM_PUB_RETRY);
         pause_for(c, d);
     } else {

@@ -92,14 +92,17 @@ static void settle_all(struct kmq *c, struct em_cx_req *r, enum em_pub_result v)
         c->done(c->core, r->tokens[i], v);
 }
 
-/* Something failed: report down, wait the backoff, then ping again. */
-static void go_down(struct kmq *c, const char *why)
+/*
+ * Something failed: report down, wait the backoff, then ping again. `what`
+ * groups the log lines (one per kind of failure per interval).
+ */
+static void go_down(struct kmq *c, const char *what, const char *why)
 {
     long d = em_backoff_next(&c->bo);
 
     c->state = LINK_DOWN;
     c->next_try_ms = em_wire_now_ms() + d;
-    plog(c, "down", "%s; retrying in %ld ms", why, d);
+    plog(c, what, "%s; retrying in %ld ms", why, d);
     if (c->open)
         settle_all(c, c->open, EM_PUB_RETRY);
 }
@@ -110,13 +113,13 @@ static void on_ping(struct kmq *c, struct em_cx_req *r)
 
     if (r->rc != CURLE_OK) {
         snprintf(why, sizeof why, "ping: %s", em_cx_strerror(&c->cx, r));
-        go_down(c, why);
+        go_down(c, "ping", why);
         return;
     }
     if (r->resp_truncated ||
         em_kmq_ping_reply(r->status, r->resp.p, r->resp.len, host, sizeof host, version,
                           sizeof version, why, sizeof why) < 0) {
-        go_down(c, r->resp_truncated ? "ping: reply too long" : why);
+        go_down(c, "ping", r->resp_truncated ? "ping: reply too long" : why);
         return;
     }
     if (!c->version_logged) {
@@ -135,12 +138,12 @@ static void on_data(struct kmq *c, struct em_cx_req *r)
     if (r->rc != CURLE_OK) {
         snprintf(why, sizeof why, "%s", em_cx_strerror(&c->cx, r));
         settle_all(c, r, EM_PUB_RETRY);
-        go_down(c, why);
+        go_down(c, "transfer", why);
         return;
     }
     if (r->resp_truncated) {
         settle_all(c, r, EM_PUB_RETRY);
-        go_down(c, "reply too long");
+        go_down(c, "reply", "reply too long");
         return;
     }
     if (c->events)
@@ -151,7 +154,7 @@ static void on_data(struct kmq *c, struct em_cx_req *r)
                                  sizeof why);
     if (out == EM_KMQ_RETRY) {
         settle_all(c, r, EM_PUB_RETRY);
-        go_down(c, why);
+        go_down(c, r->status == 200 ? "reply" : "status", why);
         return;
     }
     if (out == EM_KMQ_REFUSED) {
@@ -166,10 +169,10 @@ static void on_data(struct kmq *c, struct em_cx_req *r)
         drop += c->verdicts[i] == EM_PUB_DROP;
         c->done(c->core, r->tokens[i], c->verdicts[i]);
     }
-    if (drop && !retry)
+    if (drop)
         plog(c, "drop", "%u of %u refused by the server, dead-lettered (%s)", drop, n, why);
     if (retry)
-        go_down(c, why);
+        go_down(c, "unconfirmed", why);
     else
         em_backoff_reset(&c->bo);
 }
@@ -195,7 +198,7 @@ static void send_slot(struct kmq *c, struct em_cx_req *r)
         c->open = NULL;
     if (em_cx_start(&c->cx, r, 1) < 0) {
         settle_all(c, r, EM_PUB_RETRY);
-        go_down(c, "cannot start a request");
+        go_down(c, "start", "cannot start a request");
     }
 }
 
@@ -290,7 +293,7 @@ static void start_ping(struct kmq *c)
     memcpy(r->url, c->url_ping, sizeof r->url);
     if (em_cx_start(&c->cx, r, 0) < 0) {
         em_cx_put(&c->cx, r);
-        go_down(c, "cannot start the ping");
+        go_down(c, "start", "cannot start the ping");
         return;
     }
     c->state = LINK_PINGING;

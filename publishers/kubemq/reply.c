@@ -148,8 +148,10 @@ enum em_kmq_outcome em_kmq_event_reply(long status, const char *body, size_t len
         return out;
     m = text(root, "message");
     if (status == 400 || truthy(root, "is_error")) {
+        int validation = em_kmq_is_validation(m);
+
         cJSON_Delete(root);
-        if (out == EM_KMQ_RETRY && status == 400 && em_kmq_is_validation(m)) {
+        if (out == EM_KMQ_RETRY && status == 400 && validation) {
             /* interfaces/rest/handlers.go: events validation errors are 400s */
             *v = EM_PUB_DROP;
             return EM_KMQ_VERDICTS;

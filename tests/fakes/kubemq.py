@@ -38,7 +38,7 @@
 #                              these MessageID/EventID fail validation
 #       {"reset": true}        clear every fault first
 #   GET /_fake/log    {"sends": [every message received, in order, with route,
-#                     ids, Channel, ClientID, Metadata, decoded Body, stored,
+#                     the number of its request, its Authorization header, ids, Channel, ClientID, Metadata, decoded Body, stored,
 #                     error], "pings": N, "requests": N}
 #   GET /_fake/dump   {"queues": {channel: [messages]}, "events": {channel: [...]}}
 #
@@ -246,7 +246,8 @@ def validate_event(e):
 
 def record(route, m, idkey, stored, error):
     body = m.get("Body", b"")
-    ST.sends.append({"route": route, "id": m.get(idkey, ""), "Channel": m.get("Channel", ""),
+    t = threading.current_thread()
+    ST.sends.append({"route": route, "request": t.em_request, "auth": t.em_auth, "id": m.get(idkey, ""), "Channel": m.get("Channel", ""),
                      "ClientID": m.get("ClientID", ""), "Metadata": m.get("Metadata", ""),
                      "Body": body.decode("utf-8", "replace"), "stored": stored,
                      "error": error or "", "t": time.time()})
@@ -391,6 +392,8 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         with ST.lock:
             ST.requests += 1
+            threading.current_thread().em_request = ST.requests
+            threading.current_thread().em_auth = self.headers.get("Authorization", "")
         if path.startswith("/_fake/"):
             return self.control(method, path)
         route = self.ROUTES.get(path)
