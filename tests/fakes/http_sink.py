@@ -28,6 +28,7 @@ MATCH = {"text": None, "status": 200}
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes
 
     def log_message(self, fmt, *args):
         pass

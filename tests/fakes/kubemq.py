@@ -293,6 +293,7 @@ def wire_message(m):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes
     server_version = "KubeMQ-fake"
 
     ROUTES = {
