@@ -31,7 +31,7 @@ const struct em_curl *em_curl_get(char *err, size_t errlen)
 #define C(fn) {"curl_" #fn, &a->fn}
     const struct em_dl_sym syms[] = {
         C(global_init),      C(easy_init),           C(easy_setopt),   C(easy_getinfo),
-        C(easy_cleanup),     C(easy_strerror),       C(multi_init),    C(multi_add_handle),
+        C(easy_cleanup),     C(easy_strerror),       C(multi_init),    C(multi_setopt),     C(multi_add_handle),
         C(multi_remove_handle), C(multi_perform),    C(multi_info_read), C(multi_cleanup),
         C(slist_append),     C(slist_free_all),
     };

@@ -26,6 +26,7 @@ struct em_curl {
     __typeof__(curl_easy_cleanup) *easy_cleanup;
     __typeof__(curl_easy_strerror) *easy_strerror;
     __typeof__(curl_multi_init) *multi_init;
+    __typeof__(curl_multi_setopt) *multi_setopt;
     __typeof__(curl_multi_add_handle) *multi_add_handle;
     __typeof__(curl_multi_remove_handle) *multi_remove_handle;
     __typeof__(curl_multi_perform) *multi_perform;

@@ -121,6 +121,12 @@ int em_cx_init(struct em_cx *cx, unsigned nreq, unsigned per_req, size_t resp_ma
     cx->reqs = calloc(nreq, sizeof *cx->reqs);
     if (!cx->hdr_json || !cx->hdr_gzip || !cx->multi || !cx->reqs)
         goto oom;
+    /*
+     * A window of single-message requests must not open a window of TCP
+     * connections to one collector: the rest wait for a free one (best effort).
+     */
+    (void)cx->api->multi_setopt(cx->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                                (long)EM_CX_HOST_CONNECTIONS);
     cx->nreq = nreq;
     for (unsigned i = 0; i < nreq; i++) {
         struct em_cx_req *r = &cx->reqs[i];

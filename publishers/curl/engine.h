@@ -25,6 +25,8 @@
 #include "curl/wire.h"
 
 #define EM_CX_URL_MAX 2048
+/* Connections per host: more requests than this wait in curl's queue for one. */
+#define EM_CX_HOST_CONNECTIONS 8
 
 enum em_cx_state { EM_CX_FREE, EM_CX_FILLING, EM_CX_RUNNING };
 

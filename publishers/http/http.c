@@ -4,7 +4,8 @@
  *
  * No threads: submit() fills the engine's preallocated slots and service()
  * drives them (publishers/curl/engine.h). With batch 1 every message is its own
- * request, up to 16 in parallel. With batch > 1 a slot per URL collects messages
+ * request, a window of them in flight over at most 8 connections (curl queues
+ * the rest). With batch > 1 a slot per URL collects messages
  * and goes out when full or as soon as no request is in flight.
  */
 #include <errno.h>
@@ -20,7 +21,7 @@
 #include "log.h"
 #include "publisher.h"
 
-#define HTTP_SLOTS_MAX        16
+#define HTTP_SLOTS_MAX        64 /* the core's default window: no refusals below it */
 #define HTTP_BATCH_SLOTS      8 /* up to four datasets filling, four in flight */
 #define HTTP_BACKOFF_MIN_MS   200
 #define HTTP_BACKOFF_MAX_MS   5000

@@ -25,7 +25,7 @@
 #define KMQ_DEFAULT_CHANNEL "monitoring.{dataset}"
 #define KMQ_DEFAULT_BATCH   100
 #define KMQ_QUEUE_SLOTS     4  /* one filling, the rest in flight */
-#define KMQ_EVENT_SLOTS_MAX 16 /* events_store: one message per request */
+#define KMQ_EVENT_SLOTS_MAX 64 /* events_store: one message per request, a window */
 #define KMQ_BACKOFF_MIN_MS  200
 #define KMQ_BACKOFF_MAX_MS  5000
 #define KMQ_NAME_MAX        512
