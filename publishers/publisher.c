@@ -16,6 +16,12 @@
 #ifdef WITH_REDIS_PUB
 #include "redis/redis.h"
 #endif
+#ifdef WITH_KUBEMQ
+#include "kubemq/kubemq.h"
+#endif
+#ifdef WITH_HTTP
+#include "http/http.h"
+#endif
 
 /*
  * Compiled-in publishers. A slot is added together with its implementation
@@ -29,8 +35,12 @@ static const struct em_publisher *const publishers[] = {
 #ifdef WITH_REDIS_PUB
     &redis_publisher,
 #endif
-    /* #ifdef WITH_KUBEMQ     &kubemq_publisher, #endif  (publishers/kubemq) */
-    /* #ifdef WITH_HTTP       &http_publisher,   #endif  (publishers/http) */
+#ifdef WITH_KUBEMQ
+    &kubemq_publisher,
+#endif
+#ifdef WITH_HTTP
+    &http_publisher,
+#endif
     NULL, /* keeps the array non-empty when every publisher is compiled out */
 };
 

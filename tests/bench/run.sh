@@ -59,6 +59,50 @@ awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "  ratio: %.2f\n", a / b }'
 echo "  the client library's own ceiling, same broker (no Redis, no edgemon):"
 "$BB/bench_paho" "$PM" "$N"
 
+# ---- kubemq and http publishers: draining a backlog into the test fakes ----
+# The fakes are single-process Python servers (tests/fakes/): the figures are
+# their limit as much as ours, not what a real KubeMQ or web server takes.
+fake_drain() { # name publisher-json
+    local name=$1 pub=$2 n=${BENCH_FAKE_BACKLOG:-20000} t0 t1 p
+    write_conf "$T_TMP/$name.json" "[]" "{\"backend\": \"redis\", \"url\": \"redis://127.0.0.1:$PR/1\", \"max_messages\": 10000000}" \
+        "[$pub]"
+    sed -i "s|$T_TMP/state|$T_TMP/state-$name|" "$T_TMP/$name.json"
+    redis-cli -h 127.0.0.1 -p "$PR" -n 1 FLUSHDB >/dev/null
+    "${B:-build}/tools/fill" "$T_TMP/$name.json" "$n"
+    t0=$(date +%s%N)
+    "$EDGEMON" run -c "$T_TMP/$name.json" 2>"$T_TMP/$name.err" &
+    AG=$!
+    track "$AG"
+    while :; do
+        sleep 0.2
+        p=$("$EDGEMON" queue -c "$T_TMP/$name.json" 2>/dev/null | grep -o '"pending":[0-9]*' | cut -d: -f2)
+        [ "${p:-1}" -eq 0 ] && break
+        kill -0 "$AG" 2>/dev/null || { echo "  $name: the agent died"; return; }
+    done
+    t1=$(date +%s%N)
+    kill "$AG"
+    wait "$AG"
+    awk -v name="$name" -v n="$n" -v ns=$((t1 - t0)) 'BEGIN {
+        printf "  %-44s %7.0f readings/s (%d confirmed in %.1f s)\n", name, n / (ns / 1e9), n, ns / 1e9 }'
+}
+echo "== kubemq and http publishers draining a backlog into the Python fakes (the fakes' limit)"
+PK=$(free_port) PH=$(free_port)
+python3 tests/fakes/kubemq.py "$PK" &
+track $!
+python3 tests/fakes/http_sink.py "$PH" &
+track $!
+wait_port "$PK" 10
+wait_port "$PH" 10
+fake_drain "kubemq queue, batch 100, window 256" \
+    "{\"name\": \"kq\", \"type\": \"kubemq\", \"url\": \"http://127.0.0.1:$PK\", \"window\": 256}"
+fake_drain "kubemq events_store, one per request" \
+    "{\"name\": \"ke\", \"type\": \"kubemq\", \"url\": \"http://127.0.0.1:$PK\", \"mode\": \"events_store\"}"
+fake_drain "http, one message per POST" \
+    "{\"name\": \"h1\", \"type\": \"http\", \"url\": \"http://127.0.0.1:$PH/ingest/{dataset}\"}"
+fake_drain "http, gzip, batch 100, window 256" \
+    "{\"name\": \"hg\", \"type\": \"http\", \"url\": \"http://127.0.0.1:$PH/ingest/{dataset}\", \"gzip\": true, \"batch\": 100, \"window\": 256}"
+echo "  (the sink keeps every POST in memory; the fake KubeMQ every message)"
+
 # ---- steady state: RSS and CPU per published reading ----
 steady() { # name devices-per-sim sims interval seconds
     local name=$1 per=$2 sims=$3 iv=$4 secs=$5 devs="" i k port first=1 pub=$PUB

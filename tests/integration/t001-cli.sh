@@ -29,8 +29,8 @@ check check-missing-file-says-why grep -q "cannot read" "$T_TMP/none.out"
 sed -e 's/"type": "mqtt"/"type": "kubemq"/' -e 's|mqtt://127.0.0.1:1883|http://127.0.0.1:9090|' \
     -e 's/"qos": 1,//' "$T_TMP/ok.json" >"$T_TMP/kube.json"
 "$EDGEMON" check -c "$T_TMP/kube.json" >"$T_TMP/kube.out" 2>&1
-check check-publisher-not-built-exit-1 test $? -eq 1
-check check-publisher-not-built-says-so grep -q "publishers\[0\].type: 'kubemq' is not compiled" "$T_TMP/kube.out"
+check check-kubemq-built-exit-0 test $? -eq 0
+check check-kubemq-built-ok grep -qx "configuration OK" "$T_TMP/kube.out"
 
 # broker config: installed next to the config, 0 / 1 invalid / 2 unknown kind.
 printf '{"url": "mqtt://127.0.0.1:1883", "qos": 1}\n' >"$T_TMP/mqtt-ok.json"
