@@ -218,7 +218,8 @@ asan: deps
 valgrind: all $(UNIT_BIN)
 	@VALGRIND=1 sh tests/run.sh --unit-only
 
-bench: deps
+bench:
+	@EXTRA_DEPS="python3-pymodbus python3-serial-asyncio python3-paho-mqtt" sh tests/deps.sh
 	@$(MAKE) --no-print-directory all $(BENCH_BIN) $(TOOL_BIN)
 	@bash tests/bench/run.sh
 

@@ -179,3 +179,6 @@ MODELS=$DEMO_MODELS steady "demo site over TLS" 3 1 1000 20
 
 # ---- the drain over an emulated cellular uplink ----
 bash tests/bench/cellular.sh
+
+# ---- idle cost and reconnect beside a plain pymodbus + paho-mqtt script ----
+bash tests/bench/idle.sh
