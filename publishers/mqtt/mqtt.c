@@ -50,8 +50,14 @@
 #define MQTTS_PORT              8883
 /* A dead link is noticed within 1.5 keepalives when nothing is in flight. */
 #define MQTT_KEEPALIVE_S        30
-#define MQTT_RETRY_MIN_S        1
-#define MQTT_RETRY_MAX_S        30
+/*
+ * Reconnect backoff, ours rather than paho's (whose steps are whole seconds,
+ * doubling to its maximum): 100 ms doubling to 1 s, less up to a quarter of
+ * jitter, reset once the broker accepts. So the first message follows a broker's
+ * return within a second; a refused attempt costs one SYN and its RST.
+ */
+#define MQTT_RETRY_MIN_MS       100
+#define MQTT_RETRY_MAX_MS       1000
 /*
  * QoS 2 in flight. Mosquitto 2.0.11 (max_inflight_messages, default 20) counts
  * incoming QoS 2 messages until their PUBREL and silently discards a PUBLISH
@@ -110,8 +116,10 @@ struct mqtt_ctx {
 
     /* Core thread only. */
     unsigned inflight;              /* accepted, not yet reported through done() */
-    int started;                    /* MQTTAsync_connect accepted; paho reconnects */
-    struct timespec next_connect;   /* when to retry a refused MQTTAsync_connect */
+    int started;                    /* a connect in progress, or connected */
+    struct timespec next_connect;   /* when the next connect may start */
+    int retry_ms;                   /* the next backoff step */
+    uint32_t rng;                   /* jitter */
 
     /* Shared with paho's threads: under lock. */
     pthread_mutex_t lock;
@@ -119,6 +127,7 @@ struct mqtt_ctx {
     int lock_ready;
     int connected;
     int need_online;   /* publish the retained "online" from the core thread */
+    int need_connect;  /* the link was lost or a connect failed: connect again */
     int offline_done;  /* destroy(): the broker answered the "offline" status */
     unsigned epoch;    /* bumped on every connection loss */
     struct mqtt_slot *slots;
@@ -230,11 +239,15 @@ static void mqtt_connected(void *context, char *cause)
     pthread_mutex_unlock(&c->lock);
 }
 
-/* connect onFailure: paho's automatic reconnect keeps trying with backoff. */
+/* connect onFailure: the core thread tries again after the backoff. */
 static void mqtt_connect_failed(void *context, MQTTAsync_failureData *response)
 {
-    (void)context;
+    struct mqtt_ctx *c = context;
+
     (void)response;
+    pthread_mutex_lock(&c->lock);
+    c->need_connect = 1;
+    pthread_mutex_unlock(&c->lock);
 }
 
 static void mqtt_lost(void *context, char *cause)
@@ -244,6 +257,7 @@ static void mqtt_lost(void *context, char *cause)
     (void)cause; /* always NULL in paho 1.3 */
     pthread_mutex_lock(&c->lock);
     c->connected = 0;
+    c->need_connect = 1;
     c->epoch++;
     for (unsigned i = 0; i < c->nslots; i++) {
         struct mqtt_slot *s = &c->slots[i];
@@ -308,17 +322,42 @@ static int publish_status(struct mqtt_ctx *c, const char *state, int wait)
     return c->paho->sendMessage(c->client, c->status_topic, &msg, &ro);
 }
 
-/* Start the lazy connect; after that paho reconnects by itself (core thread). */
+/* The next connect after one backoff step, which then doubles (core thread). */
+static void schedule_connect(struct mqtt_ctx *c)
+{
+    int ms;
+
+    c->rng = c->rng * 1103515245u + 12345u;
+    ms = c->retry_ms - (int)((c->rng >> 8) % (uint32_t)(c->retry_ms / 4 + 1));
+    c->next_connect = mono_now();
+    c->next_connect.tv_nsec += (long)ms * 1000000L;
+    c->next_connect.tv_sec += c->next_connect.tv_nsec / 1000000000L;
+    c->next_connect.tv_nsec %= 1000000000L;
+    c->retry_ms = c->retry_ms * 2 > MQTT_RETRY_MAX_MS ? MQTT_RETRY_MAX_MS : c->retry_ms * 2;
+}
+
+/* The lazy first connect, and every reconnect after a loss or failure (core thread). */
 static void start_connect(struct mqtt_ctx *c)
 {
+    int again, connected;
+
+    pthread_mutex_lock(&c->lock);
+    again = c->need_connect;
+    c->need_connect = 0;
+    connected = c->connected;
+    pthread_mutex_unlock(&c->lock);
+    if (connected)
+        c->retry_ms = MQTT_RETRY_MIN_MS; /* the broker answered: start over */
+    if (again && c->started) {
+        c->started = 0;
+        schedule_connect(c);
+    }
     if (c->started || !time_reached(c->next_connect))
         return;
-    if (c->paho->connect(c->client, &c->copts) == MQTTASYNC_SUCCESS) {
+    if (c->paho->connect(c->client, &c->copts) == MQTTASYNC_SUCCESS)
         c->started = 1;
-    } else {
-        c->next_connect = mono_now();
-        c->next_connect.tv_sec += MQTT_RETRY_MIN_S;
-    }
+    else
+        schedule_connect(c);
 }
 
 /* The retained "online" after each (re)connect, sent from the core thread. */
@@ -717,11 +756,11 @@ static void *mqtt_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
         c->copts.maxInflight = MQTT_QOS2_INFLIGHT;
     /* 3.1.1 only: paho's fallback to 3.1 would also skip the session clean-up on loss. */
     c->copts.MQTTVersion = MQTTVERSION_3_1_1;
-    c->copts.automaticReconnect = 1;
-    c->copts.minRetryInterval = MQTT_RETRY_MIN_S;
-    c->copts.maxRetryInterval = MQTT_RETRY_MAX_S;
+    c->copts.automaticReconnect = 0; /* start_connect() does it, sooner */
     c->copts.onFailure = mqtt_connect_failed;
     c->copts.context = c;
+    c->retry_ms = MQTT_RETRY_MIN_MS;
+    c->rng = (uint32_t)(uintptr_t)c ^ (uint32_t)time(NULL);
     if (tls) {
         c->ssl = (MQTTAsync_SSLOptions)MQTTAsync_SSLOptions_initializer;
         c->ssl.trustStore = conf->ca_file;
