@@ -120,7 +120,12 @@ ifeq ($(WERROR),yes)
 EM_CFLAGS += -Werror
 endif
 
-ALL_CFLAGS  = $(EM_CPPFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) $(EM_CFLAGS) $(CFLAGS)
+# SMALL=yes: the firmware build (the OpenWrt package's): size over speed and no
+# unwind tables, which C without pthread_cancel never uses (about 13 % of the binary).
+ifeq ($(SMALL),yes)
+EM_SMALL_FLAGS = -Os -fno-asynchronous-unwind-tables -fno-unwind-tables
+endif
+ALL_CFLAGS  = $(EM_CPPFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) $(EM_CFLAGS) $(CFLAGS) $(EM_SMALL_FLAGS)
 ALL_LDFLAGS = $(EM_LDFLAGS) $(LDFLAGS)
 
 ifeq ($(V),1)
@@ -290,7 +295,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -rf $(B) build-asan build-hiredis1 build-fuzz $(OUT)edgemon $(OUT)edgemon-sim
+	rm -rf $(B) build-asan build-hiredis1 build-fuzz build-small build-min $(OUT)edgemon $(OUT)edgemon-sim
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 -include tests/cross/cross.mk

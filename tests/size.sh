@@ -3,10 +3,12 @@
 # Copyright (c) 2026 edgemon authors. SPDX-License-Identifier: MIT
 #
 # Run by `make size`. Builds what is missing: the default build at the top of the tree
-# (B=build) and the minimal one (MINIMAL=yes: no HTTP server, no KubeMQ) in build-min/,
-# so the host binaries are never replaced by minimal ones. Copies are stripped (the
-# files on disk keep their symbols) and measured. FAILs when a stripped agent is larger
-# than SIZE_LIMIT bytes (default 204800 = 200 KB).
+# (B=build, -O2 -g: measured, not checked), the firmware build (SMALL=yes, every
+# publisher, as the OpenWrt package builds it) in build-small/ and the minimal one
+# (MINIMAL=yes SMALL=yes: no HTTP server, no KubeMQ/HTTP/Kafka/NATS) in build-min/, so
+# the host binaries are never replaced. Copies are stripped (the files on disk keep
+# their symbols) and measured. FAILs when a stripped firmware or minimal agent is
+# larger than SIZE_LIMIT bytes (default 204800 = 200 KB).
 #   STRIP=...   strip program (default strip; use the cross one with a cross CC)
 #   SIZE=...    size program (default size)
 # Command-line variables of the calling make (CC, CFLAGS, PKG_CONFIG, ...) reach the
@@ -28,10 +30,15 @@ if ! make --no-print-directory B=build edgemon edgemon-sim >"$tmp/build.log" 2>&
     tail -n 30 "$tmp/build.log"
     ko "default build" "make failed"
 fi
-if ! make --no-print-directory B=build-min MINIMAL=yes build-min/edgemon build-min/edgemon-sim \
-    >"$tmp/build-min.log" 2>&1; then
+if ! make --no-print-directory B=build-small SMALL=yes build-small/edgemon build-small/edgemon-sim \
+    >"$tmp/build-small.log" 2>&1; then
+    tail -n 30 "$tmp/build-small.log"
+    ko "firmware build (SMALL=yes, B=build-small)" "make failed"
+fi
+if ! make --no-print-directory B=build-min MINIMAL=yes SMALL=yes build-min/edgemon \
+    build-min/edgemon-sim >"$tmp/build-min.log" 2>&1; then
     tail -n 30 "$tmp/build-min.log"
-    ko "minimal build (MINIMAL=yes, B=build-min)" "make failed"
+    ko "minimal build (MINIMAL=yes SMALL=yes, B=build-min)" "make failed"
 fi
 
 # report VARIANT FILE: print one line and, for the agent, check the limit.
@@ -51,7 +58,7 @@ report() {
     text=$("$SIZE" "$f" 2>/dev/null | awk 'NR == 2 { print "text " $1 ", data " $2 ", bss " $3 }')
     printf '%-8s %-12s %8d bytes stripped (%d KiB)  %s\n' "$variant" "$name" "$bytes" \
         $(((bytes + 1023) / 1024)) "$text"
-    if [ "$name" = edgemon ]; then
+    if [ "$name" = edgemon ] && [ "$variant" != default ]; then
         if [ "$bytes" -le "$LIMIT" ]; then
             ok "$variant edgemon $bytes <= $LIMIT bytes"
         else
@@ -62,6 +69,8 @@ report() {
 
 report default edgemon
 report default edgemon-sim
+report firmware build-small/edgemon
+report firmware build-small/edgemon-sim
 report minimal build-min/edgemon
 report minimal build-min/edgemon-sim
 if [ -f edgemon ]; then

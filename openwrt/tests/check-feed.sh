@@ -42,11 +42,12 @@ has() { grep -qF -- "$2" "$1"; }
 
 # --- edgemon: full build (the Kconfig defaults) -----------------------------------
 full=(CONFIG_EDGEMON_MQTT=y CONFIG_EDGEMON_REDIS_PUB=y CONFIG_EDGEMON_KUBEMQ=y
-    CONFIG_EDGEMON_HTTP=y)
+    CONFIG_EDGEMON_HTTP=y CONFIG_EDGEMON_KAFKA=y CONFIG_EDGEMON_NATS=y)
 if stub_make edgemon "$TMP/full.txt" "${full[@]}"; then
     ok "edgemon/Makefile parses (make -n, all publishers)"
     bad=""
     for want in "WITH_MQTT=yes" "WITH_REDIS_PUB=yes" "WITH_KUBEMQ=yes" "WITH_HTTP=yes" \
+        "WITH_KAFKA=yes" "WITH_NATS=yes" "SMALL=yes" ":librdkafka" ":libnats" \
         "MQTT_TLS=no" "/usr/bin/edgemon" "/etc/init.d/edgemon" \
         "/etc/config/edgemon" "/etc/edgemon/edgemon.json" "/usr/share/edgemon/profiles" \
         "USERID: edgemon=" "+libmodbus +libhiredis +cJSON" ":libcurl" ":libpaho-mqtt-c"; do
@@ -67,6 +68,7 @@ fi
 # --- edgemon: minimal build (no KubeMQ, no HTTP) and MQTT over TLS -----------------
 if stub_make edgemon "$TMP/min.txt" CONFIG_EDGEMON_MQTT=y CONFIG_EDGEMON_MQTT_TLS=y; then
     if has "$TMP/min.txt" "WITH_KUBEMQ=no" && has "$TMP/min.txt" "WITH_HTTP=no" &&
+        has "$TMP/min.txt" "WITH_KAFKA=no" && has "$TMP/min.txt" "WITH_NATS=no" &&
         has "$TMP/min.txt" "MQTT_TLS=yes"; then
         ok "edgemon minimal + TLS switches reach the build (WITH_KUBEMQ=no WITH_HTTP=no MQTT_TLS=yes)"
     else

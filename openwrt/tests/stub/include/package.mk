@@ -78,7 +78,8 @@ Build/Install = $(if $(PKG_INSTALL)$(CMAKE_INSTALL),$(call Build/Install/Default
 # Packages a DEPENDS may name: the OpenWrt packages/base feeds we rely on and ours.
 STUB_KNOWN_PACKAGES ?= libc libpthread librt libmodbus libhiredis cJSON libcurl \
 	libopenssl libmosquitto libmosquitto-ssl libmosquitto-nossl libubox libuci \
-	libpaho-mqtt-c libpaho-mqtt-c-ssl ca-bundle redis-server mosquitto-ssl
+	libpaho-mqtt-c libpaho-mqtt-c-ssl ca-bundle redis-server mosquitto-ssl zlib librdkafka \
+	libnats libmicrohttpd
 # Config symbols that exist without being declared by the package.
 stub_builtin_symbol = $(filter PACKAGE_% TARGET_% USE_% BUSYBOX_% IPV6 KERNEL_%,$(1))
 
