@@ -15,6 +15,9 @@
 #ifdef WITH_REDIS_PUB
 #include "redis/redis.h"
 #endif
+#ifdef WITH_KAFKA
+#include "kafka/kafka.h"
+#endif
 
 /*
  * Compiled-in publishers. A slot is added together with its implementation
@@ -27,6 +30,9 @@ static const struct em_publisher *const publishers[] = {
 #endif
 #ifdef WITH_REDIS_PUB
     &redis_publisher,
+#endif
+#ifdef WITH_KAFKA
+    &kafka_publisher,
 #endif
     /* #ifdef WITH_KUBEMQ     &kubemq_publisher, #endif  (publishers/kubemq) */
     /* #ifdef WITH_HTTP       &http_publisher,   #endif  (publishers/http) */
