@@ -290,9 +290,8 @@ static int build(struct kafka_ctx *c, char *err, size_t errlen)
                   c->timeout_ms < 1000 ? 1000 : c->timeout_ms, err, errlen);
     rc |= set(k, kc, "reconnect.backoff.max.ms", KAFKA_BACKOFF_MAX_MS, err, errlen);
     rc |= set(k, kc, "statistics.interval.ms", KAFKA_STATS_MS, err, errlen);
-    /* Delivery reports for successes too (the default), without the payload copy. */
+    /* Delivery reports for successes too (the default, said out loud). */
     rc |= set(k, kc, "delivery.report.only.error", "false", err, errlen);
-    rc |= set(k, kc, "dr_msg_cb.payload", "false", err, errlen);
     if (conf->ordered && !conf->idempotence)
         rc |= set(k, kc, "max.in.flight.requests.per.connection", "1", err, errlen);
     rc |= set(k, kc, "security.protocol", proto, err, errlen);
