@@ -195,6 +195,9 @@ TOOL_BIN += $(B)/tools/kafka_mock
 endif
 $(B)/tools/kafka_mock: LDLIBS += -lrdkafka
 $(B)/bench/bench_kafka: LDLIBS += -lrdkafka
+ifeq ($(WITH_KAFKA),yes)
+$(B)/tests/test_pub_kafka: LDLIBS += -lrdkafka
+endif
 
 # paho's own ceiling, through its synchronous client as well (bench only).
 $(B)/bench/bench_paho: LDLIBS += -lpaho-mqtt3c
