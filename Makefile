@@ -195,6 +195,16 @@ $(B)/bench/%: tests/bench/%.c $(B)/libedgemon.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(B)/libedgemon.a $(EM_LIBS) $(LDLIBS)
 
+# librdkafka's mock cluster (a Kafka protocol server) for the Kafka tests only.
+ifeq ($(WITH_KAFKA),yes)
+TOOL_BIN += $(B)/tools/kafka_mock
+endif
+$(B)/tools/kafka_mock: LDLIBS += -lrdkafka
+$(B)/bench/bench_kafka: LDLIBS += -lrdkafka
+ifeq ($(WITH_KAFKA),yes)
+$(B)/tests/test_pub_kafka: LDLIBS += -lrdkafka
+endif
+
 # paho's own ceiling, through its synchronous client as well (bench only).
 $(B)/bench/bench_paho: LDLIBS += -lpaho-mqtt3c
 

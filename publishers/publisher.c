@@ -22,6 +22,9 @@
 #ifdef WITH_HTTP
 #include "http/http.h"
 #endif
+#ifdef WITH_KAFKA
+#include "kafka/kafka.h"
+#endif
 
 /*
  * Compiled-in publishers. A slot is added together with its implementation
@@ -40,6 +43,9 @@ static const struct em_publisher *const publishers[] = {
 #endif
 #ifdef WITH_HTTP
     &http_publisher,
+#endif
+#ifdef WITH_KAFKA
+    &kafka_publisher,
 #endif
     NULL, /* keeps the array non-empty when every publisher is compiled out */
 };
