@@ -418,6 +418,12 @@ static int check_url(const char *url, const char *s1, const char *s2, int allow_
     return 0;
 }
 
+int em_http_host_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "localhost") == 0;
+}
+
 unsigned em_conf_dataset_bit(const char *name)
 {
     if (!name)
@@ -664,7 +670,7 @@ static void parse_features(struct ctx *x, const cJSON *root, struct em_conf *c)
 
 static void parse_http(struct ctx *x, const cJSON *root, struct em_conf *c)
 {
-    static const char *const keys[] = {"listen", NULL};
+    static const char *const keys[] = {"listen", "token_file", NULL};
     struct em_http_conf *h = &c->http;
     const cJSON *s = section(x, root, "http", 0);
     char err[200];
@@ -679,6 +685,10 @@ static void parse_http(struct ctx *x, const cJSON *root, struct em_conf *c)
         report(x, "http.listen", "%s (expected HOST:PORT, e.g. 127.0.0.1:8080)", err);
         return;
     }
+    /* Anyone on the network could read the site otherwise (agent/ops/httpd.h). */
+    if (opt_str(x, s, "http", "token_file", &h->token_file) == 0 &&
+        !em_http_host_loopback(h->host))
+        report(x, "http.token_file", "required when http.listen is not a loopback address");
     h->enabled = 1;
 }
 
@@ -754,7 +764,8 @@ static void parse_datasets(struct ctx *x, const cJSON *pobj, const char *path,
     char p[PATH_LEN], ep[PATH_LEN];
     size_t i = 0;
 
-    *mask = DS_ALL;
+    /* Without the key: the device datasets; `site` only when asked for. */
+    *mask = DS_ALL & ~EM_DS_BIT_SITE;
     if (!v)
         return;
     join(p, path, "datasets");
@@ -891,7 +902,7 @@ static void parse_pub(struct ctx *x, const cJSON *o, const char *path, const cha
     long long v;
 
     pc->qos = 1;
-    pc->datasets = DS_ALL;
+    pc->datasets = DS_ALL & ~EM_DS_BIT_SITE;
     pc->tls_verify = 1;
     pc->timeout_ms = 5000;
     pc->window = 64;
@@ -1384,6 +1395,7 @@ void em_conf_free(struct em_conf *c)
     free(c->features.topic);
     free(c->features.url);
     free(c->http.listen);
+    free(c->http.token_file);
     free(c);
 }
 
