@@ -527,8 +527,8 @@ static int setup_ops(struct core *c)
                 c->site_iv_ms = conf->devices[i].interval_ms;
         if (!c->site_iv_ms)
             c->site_iv_ms = 1000;
-        /* ".site" is no device id (those start with a letter or digit). */
-        if (em_seq_open(&c->site_seq, conf->agent.state_dir, ".site", c->site_iv_ms, 0, err,
+        /* "_site" is no device id (those start with a letter or digit). */
+        if (em_seq_open(&c->site_seq, conf->agent.state_dir, "_site", c->site_iv_ms, 0, err,
                         sizeof err) < 0) {
             log_error("site dataset: %s", err);
             return -1;

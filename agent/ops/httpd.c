@@ -118,13 +118,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return json_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", "GET, HEAD");
     if (*upload_len)
         return json_error(c, MHD_HTTP_BAD_REQUEST, "a GET has no body", NULL);
+    /* The page holds no data (its script asks the API, with the token), so a
+     * browser, which cannot send a bearer token for a plain navigation, gets it. */
+    if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
+        return answer(c, MHD_HTTP_OK, "text/html; charset=utf-8", em_ops_page,
+                      strlen(em_ops_page), NULL);
     if (!token_ok(h, mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization")))
         return json_error(c, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token", NULL);
 
-    if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
-        return answer(c, MHD_HTTP_OK, "text/html; charset=utf-8", em_ops_page,
-                      strlen(em_ops_page), NULL);
-    } else if (strcmp(url, "/api/status") == 0) {
+    if (strcmp(url, "/api/status") == 0) {
         em_ops_render_status(h->ops, &b);
     } else if (strcmp(url, "/api/latest") == 0) {
         em_ops_render_latest(h->ops, &b);
