@@ -25,7 +25,10 @@ WITH_KUBEMQ    ?= yes
 WITH_HTTP      ?= yes
 WITH_KAFKA     ?= yes
 WITH_NATS      ?= yes
+# The local HTTP API and status page (agent/ops/httpd.c, libmicrohttpd at run time).
+WITH_HTTPD     ?= yes
 ifeq ($(MINIMAL),yes)
+WITH_HTTPD  := no
 WITH_KUBEMQ := no
 WITH_HTTP   := no
 WITH_KAFKA  := no
@@ -60,6 +63,9 @@ endif
 ifeq ($(WITH_NATS),yes)
 HDR_PKGS     += libnats
 endif
+ifeq ($(WITH_HTTPD),yes)
+HDR_PKGS     += libmicrohttpd
+endif
 PKG_CFLAGS   ?= $(shell $(PKG_CONFIG) --cflags $(PKGS) $(HDR_PKGS))
 PKG_LIBS     ?= $(shell $(PKG_CONFIG) --libs $(PKGS))
 # paho.mqtt.c is loaded at run time (publishers/mqtt/paho.h): the TLS variant, and
@@ -74,7 +80,7 @@ endif
 
 WARN = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
        -Wshadow -Wpointer-arith -Wformat-security -Wsign-compare -Wno-missing-field-initializers
-EM_CPPFLAGS = -D_GNU_SOURCE -DEM_VERSION=\"$(VERSION)\" -I. -Iagent -Iagent/bus -Iagent/dataset -Iagent/queue -Iagent/conf -Idrivers -Idrivers/regmap \
+EM_CPPFLAGS = -D_GNU_SOURCE -DEM_VERSION=\"$(VERSION)\" -I. -Iagent -Iagent/bus -Iagent/dataset -Iagent/queue -Iagent/conf -Iagent/ops -Idrivers -Idrivers/regmap \
               -Ipublishers $(EM_MQTT_TLS_FLAG)
 EM_CFLAGS   = -std=c11 $(WARN) -pthread -MMD -MP -ffunction-sections -fdata-sections
 EM_LDFLAGS  = -pthread -Wl,--gc-sections -Wl,--as-needed
@@ -108,6 +114,9 @@ ifeq ($(WITH_NATS),yes)
 EM_CPPFLAGS += -DWITH_NATS
 PUB_SRC     += $(wildcard publishers/nats/*.c)
 endif
+ifeq ($(WITH_HTTPD),yes)
+EM_CPPFLAGS += -DWITH_HTTPD
+endif
 # Run-time loading (paho and the libraries above) needs libdl on glibc < 2.34.
 EM_LIBS     += $(MQTT_LIBS)
 PUB_SRC += $(wildcard publishers/*.c)
@@ -138,6 +147,9 @@ PROFILES   := $(sort $(wildcard conf/profiles/*.json))
 LIB_SRC    := $(filter-out agent/main.c, $(wildcard agent/*.c agent/*/*.c)) \
               $(wildcard drivers/*.c) $(wildcard drivers/regmap/*.c) $(wildcard drivers/pms/*.c) \
               $(wildcard drivers/mppt/*.c) $(wildcard drivers/inverter/*.c) $(PUB_SRC)
+ifneq ($(WITH_HTTPD),yes)
+LIB_SRC    := $(filter-out agent/ops/httpd.c agent/ops/page.c,$(LIB_SRC))
+endif
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/profiles.o
 MAIN_OBJ   := $(B)/agent/main.o
 SIM_SRC    := $(wildcard tests/sim/*.c)

@@ -32,6 +32,11 @@
 #include "message.h"
 #include "publisher.h"
 #include "queue.h"
+#include "ops.h"
+#ifdef WITH_HTTPD
+#include "httpd.h"
+#endif
+#include "seqstore.h"
 
 #define HANDOFF_BYTES  (1024 * 1024)
 #define PUSH_BATCH     64
@@ -105,6 +110,12 @@ struct core {
     int redis_reported_down;
     uint64_t handoff_dropped_logged;
     unsigned long long damage_logged; /* spool corrupt records + torn bytes reported */
+    /* operator surface (agent/ops): snapshot, HTTP server, the site dataset */
+    struct em_ops *ops;          /* owned; NULL when neither HTTP nor site is wanted */
+    void *httpd;                 /* owned struct em_httpd */
+    struct em_seq site_seq;
+    int site_on, site_iv_ms;
+    int64_t site_last;
 };
 
 /* ---- bus threads -------------------------------------------------------- */
@@ -115,6 +126,7 @@ static void sink(void *arg, struct em_device *d, const char *msg, size_t len, in
     struct core *c = arg;
     char key[128];
     unsigned suppressed;
+    em_ops_device(c->ops, (size_t)(d - c->devs), msg, len, err, em_mono_ms() - d->poll_started_ms);
     if (!msg) {
         snprintf(key, sizeof key, "poll:%s:%d", d->conf->id, err);
         if (em_log_should(key, 60, &suppressed))
@@ -453,6 +465,10 @@ static void teardown_publishers(struct core *c)
 
 static void teardown(struct core *c)
 {
+#ifdef WITH_HTTPD
+    em_httpd_stop(c->httpd);
+#endif
+    c->httpd = NULL;
     for (size_t i = 0; i < c->nbuses; i++)
         em_bus_stop(&c->buses[i]);
     for (size_t i = 0; i < c->nbuses; i++)
@@ -467,6 +483,95 @@ static void teardown(struct core *c)
     teardown_publishers(c);
     em_queue_close(c->queue);
     c->queue = NULL;
+    em_ops_free(c->ops);
+    c->ops = NULL;
+    if (c->site_on)
+        em_seq_close(&c->site_seq);
+    c->site_on = 0;
+}
+
+/* GET /api/snapshot (an HTTP thread): every bus polls all its devices now. */
+static void snapshot_trigger(void *arg)
+{
+    struct core *c = arg;
+    for (size_t i = 0; i < c->nbuses; i++)
+        __atomic_add_fetch(&c->buses[i].snap_want, 1, __ATOMIC_RELEASE);
+}
+
+#ifdef WITH_HTTPD
+static void snapshot(void *arg, int timeout_ms, struct em_sb *b)
+{
+    struct core *c = arg;
+    em_ops_snapshot(c->ops, snapshot_trigger, c, timeout_ms, b);
+}
+#endif
+
+/* The operator surface: the snapshot when the HTTP server or the site dataset
+ * needs it, then the server (after the buses: a snapshot triggers them). */
+static int setup_ops(struct core *c)
+{
+    char err[256];
+    const struct em_conf *conf = c->conf;
+    unsigned want = 0;
+    for (size_t i = 0; i < conf->npublishers; i++)
+        want |= conf->publishers[i].datasets;
+    if (!conf->http.enabled && !(want & EM_DS_BIT_SITE))
+        return 0;
+    if (!(c->ops = em_ops_new(conf, c->boot))) {
+        log_error("out of memory");
+        return -1;
+    }
+    if (want & EM_DS_BIT_SITE) {
+        c->site_iv_ms = 0;
+        for (size_t i = 0; i < conf->ndevices; i++)
+            if (!c->site_iv_ms || conf->devices[i].interval_ms < c->site_iv_ms)
+                c->site_iv_ms = conf->devices[i].interval_ms;
+        if (!c->site_iv_ms)
+            c->site_iv_ms = 1000;
+        /* "_site" is no device id (those start with a letter or digit). */
+        if (em_seq_open(&c->site_seq, conf->agent.state_dir, "_site", c->site_iv_ms, 0, err,
+                        sizeof err) < 0) {
+            log_error("site dataset: %s", err);
+            return -1;
+        }
+        c->site_on = 1;
+        c->site_last = em_mono_ms();
+    }
+    if (!conf->http.enabled)
+        return 0;
+#ifdef WITH_HTTPD
+    if (!(c->httpd = em_httpd_start(conf, c->ops, snapshot, c, err, sizeof err))) {
+        log_error("%s", err);
+        return -1;
+    }
+    log_info("http: listening on %s%s", conf->http.listen,
+             conf->http.token_file ? " (bearer token required)" : "");
+    return 0;
+#else
+    log_error("http.listen: the HTTP server is not compiled into this build (WITH_HTTPD=no)");
+    return -1;
+#endif
+}
+
+/* The site dataset: the latest reading of every device gathered into one message
+ * once per cycle (the shortest device interval), queued like any reading. */
+static void site_cycle(struct core *c, int64_t now)
+{
+    static char msg[EM_MSG_MAX];
+    uint64_t seq;
+    if (!c->site_on || now - c->site_last < c->site_iv_ms)
+        return;
+    c->site_last += c->site_iv_ms;
+    if (now - c->site_last >= c->site_iv_ms)
+        c->site_last = now;
+    int64_t max_age = 0;
+    for (size_t i = 0; i < c->conf->ndevices; i++)
+        if (c->conf->devices[i].interval_ms + c->conf->devices[i].timeout_ms > max_age)
+            max_age = c->conf->devices[i].interval_ms + c->conf->devices[i].timeout_ms;
+    em_seq_take(&c->site_seq, &seq);
+    int n = em_ops_site_message(c->ops, seq, 2 * max_age, msg, sizeof msg);
+    if (n > 0)
+        em_handoff_push(&c->handoff, msg, (size_t)n);
 }
 
 static int setup(struct core *c)
@@ -544,6 +649,8 @@ static int setup(struct core *c)
         if (em_bus_add_device(b, &c->devs[i]) < 0)
             goto oom;
     }
+    if (setup_ops(c) < 0)
+        return -1;
     for (size_t i = 0; i < c->nbuses; i++)
         if (em_bus_start(&c->buses[i]) < 0) {
             log_error("cannot start the poll thread of '%s': %s", c->buses[i].key,
@@ -656,7 +763,14 @@ static void every_second(struct core *c, double dt)
         p->rate = dt > 0 ? p->acked_since / dt : 0;
         p->acked_since = 0;
         update_lane(c, p);
+        if (c->ops) {
+            struct em_qstats st;
+            int ok = em_queue_stats(c->queue, p->idx, &st) == 0;
+            em_ops_publisher(c->ops, i, p->was_up == 1, ok ? &st : NULL, p->published,
+                             p->deadletter);
+        }
     }
+    em_ops_tick(c->ops);
     em_queue_sync(c->queue);
     save_stats(c);
     if (c->handoff.dropped != c->handoff_dropped_logged) {
@@ -702,6 +816,7 @@ static int loop_once(struct core *c, int64_t *last_service, int64_t *last_second
         log_spool_damage(c);
         *last_service = now;
     }
+    site_cycle(c, now);
     for (size_t i = 0; i < c->npubs; i++)
         work |= pump(c, &c->pubs[i]);
     if (now - *last_second >= 1000) {

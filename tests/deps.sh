@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential pkg-config libmodbus-dev libhiredis-dev libcjson-dev
 libcurl4-openssl-dev zlib1g-dev librdkafka-dev libnats-dev libpaho-mqtt-dev redis-server
 mosquitto mosquitto-clients nats-server socat python3
-openssl ${EXTRA_DEPS:-}"
+openssl libmicrohttpd-dev python3-prometheus-client chromium ${EXTRA_DEPS:-}"
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -123,7 +123,7 @@ static void sleep_until(const struct em_bus *b, int64_t when)
 {
     while (!b->stop) {
         int64_t now = em_mono_ms();
-        if (now >= when)
+        if (now >= when || __atomic_load_n(&b->snap_want, __ATOMIC_ACQUIRE) != b->snap_done)
             return;
         int64_t ms = when - now > 100 ? 100 : when - now;
         struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
@@ -134,6 +134,7 @@ static void sleep_until(const struct em_bus *b, int64_t when)
 static void poll_one(struct em_bus *b, struct em_device *d)
 {
     int64_t ts = em_wall_ms();
+    d->poll_started_ms = em_mono_ms();
     if (!b->connected) {
         int64_t now = em_mono_ms();
         if (now < b->next_connect || em_bus_connect(b) < 0) {
@@ -186,6 +187,14 @@ static void *bus_main(void *arg)
         sleep_until(b, next->next_due);
         if (b->stop)
             break;
+        unsigned want = __atomic_load_n(&b->snap_want, __ATOMIC_ACQUIRE);
+        if (want != b->snap_done) {
+            /* A snapshot: every device now, in turn; the schedules stay as they are. */
+            for (size_t i = 0; i < b->ndevs && !b->stop; i++)
+                poll_one(b, b->devs[i]);
+            b->snap_done = want;
+            continue;
+        }
         poll_one(b, next);
         reschedule(b, next, em_mono_ms());
     }

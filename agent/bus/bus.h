@@ -54,6 +54,9 @@ struct em_bus {
     int started;
     volatile int stop;
     int interval_override_ms;      /* feature poll.interval_ms; 0 = per device */
+    /* Snapshot requests (GET /api/snapshot): another thread bumps snap_want
+     * (__atomic), the bus thread then polls all its devices in turn at once. */
+    unsigned snap_want, snap_done;
     char msg[EM_MSG_MAX];
 };
 

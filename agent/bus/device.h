@@ -37,6 +37,7 @@ struct em_device {
     /* schedule (monotonic ms) */
     int64_t next_due;
     int fails;                       /* consecutive failed polls */
+    int64_t poll_started_ms;         /* monotonic, when the current poll began */
     /* health */
     int up;
     int last_errno;

@@ -198,7 +198,7 @@ static void parse_features(struct ctx *x, const cJSON *root, struct em_conf *c)
 
 static void parse_http(struct ctx *x, const cJSON *root, struct em_conf *c)
 {
-    static const char *const keys[] = {"listen", NULL};
+    static const char *const keys[] = {"listen", "token_file", NULL};
     struct em_http_conf *h = &c->http;
     const cJSON *s = cf_section(x, root, "http", 0);
     char err[200];
@@ -213,6 +213,10 @@ static void parse_http(struct ctx *x, const cJSON *root, struct em_conf *c)
         cf_report(x, "http.listen", "%s (expected HOST:PORT, e.g. 127.0.0.1:8080)", err);
         return;
     }
+    /* Anyone on the network could read the site otherwise (agent/ops/httpd.h). */
+    if (cf_opt_str(x, s, "http", "token_file", &h->token_file) == 0 &&
+        !em_http_host_loopback(h->host))
+        cf_report(x, "http.token_file", "required when http.listen is not a loopback address");
     h->enabled = 1;
 }
 
@@ -400,6 +404,7 @@ void em_conf_free(struct em_conf *c)
     free(c->features.topic);
     free(c->features.url);
     free(c->http.listen);
+    free(c->http.token_file);
     free(c);
 }
 

@@ -106,7 +106,11 @@ struct em_http_conf {
     char *listen;                   /* "HOST:PORT" as written */
     char host[EM_BUSADDR_HOST_MAX]; /* parsed; IPv6 without brackets */
     int port;
+    char *token_file;               /* bearer token; required unless host is loopback */
 };
+
+/* 1 for 127.0.0.0/8, ::1 and "localhost" (a listen that needs no token). */
+int em_http_host_loopback(const char *host);
 
 struct em_conf {
     char *path; /* file it came from; NULL from em_conf_parse */

@@ -420,3 +420,9 @@ cJSON *cf_parse_json(struct ctx *x, const char *json, size_t len)
     cf_report(x, "", "invalid JSON at line %u, column %u", line, col);
     return NULL;
 }
+
+int em_http_host_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "localhost") == 0;
+}

@@ -137,7 +137,8 @@ static void parse_datasets(struct ctx *x, const cJSON *pobj, const char *path,
     char p[PATH_LEN], ep[PATH_LEN];
     size_t i = 0;
 
-    *mask = DS_ALL;
+    /* Without the key: the device datasets; `site` only when asked for. */
+    *mask = DS_ALL & ~EM_DS_BIT_SITE;
     if (!v)
         return;
     cf_join(p, path, "datasets");
@@ -277,7 +278,7 @@ void cf_parse_pub(struct ctx *x, const cJSON *o, const char *path, const char *k
     long long v;
 
     pc->qos = 1;
-    pc->datasets = DS_ALL;
+    pc->datasets = DS_ALL & ~EM_DS_BIT_SITE;
     pc->tls_verify = 1;
     pc->timeout_ms = 5000;
     pc->window = 64;

@@ -577,7 +577,8 @@ int em_spool_stats(struct em_spool *s, size_t consumer, struct em_spool_stats *s
         st->pending += a;
         st->unread += r;
     }
-    if (!c->ots_ok || c->ots_ack != c->ack) {
+    /* ots 0: nothing was there yet when it was cached; look again. */
+    if (!c->ots_ok || c->ots_ack != c->ack || c->ots == 0) {
         if (first_ts(s, c->ack, &c->ots) < 0) {
             return -1;
         }
