@@ -16,7 +16,7 @@ track $!
 wait_port "$PS" 10 || { fail start "simulator"; exit 1; }
 wait_port "$PK" 10 || { fail start "fake kubemq"; exit 1; }
 K="http://127.0.0.1:$PK"
-printf 'tok-123\n' >"$T_TMP/token"
+printf 'tok-123\n' >"$T_TMP/token" && chmod 600 "$T_TMP/token"
 write_conf "$T_TMP/c.json" "[
   {\"id\": \"mppt-1\", \"driver\": \"mppt\", \"profile\": \"epever-tracer\", \"bus\": \"tcp://127.0.0.1:$PS\", \"unit\": 1, \"interval_ms\": 200}]" \
     "{\"backend\": \"spool\"}" \

@@ -18,7 +18,7 @@ wait_port "$PS" 10 || { fail start "simulator"; exit 1; }
 wait_port "$PH" 10 || { fail start "http sink"; exit 1; }
 H="http://127.0.0.1:$PH"
 B="tcp://127.0.0.1:$PS"
-printf 'sink-token\n' >"$T_TMP/token"
+printf 'sink-token\n' >"$T_TMP/token" && chmod 600 "$T_TMP/token"
 DEVS="[
   {\"id\": \"mppt-1\", \"driver\": \"mppt\", \"profile\": \"epever-tracer\", \"bus\": \"$B\", \"unit\": 1, \"interval_ms\": 200},
   {\"id\": \"bms-1\", \"driver\": \"pms\", \"profile\": \"seplos-v3\", \"bus\": \"$B\", \"unit\": 2, \"interval_ms\": 200}]"

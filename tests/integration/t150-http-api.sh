@@ -117,7 +117,7 @@ check site-values jcheck "$T_TMP/site1.json" \
 stop_pid "$AGENT"
 
 # ---- a non-loopback listen with a token: 401 without or with a wrong one
-echo "s3cret-token" >"$T_TMP/token"
+echo "s3cret-token" >"$T_TMP/token" && chmod 600 "$T_TMP/token"
 set_http "$T_TMP/c.json" "{\"listen\": \"0.0.0.0:$PH\", \"token_file\": \"$T_TMP/token\"}"
 check token-config-valid "$EDGEMON" check -c "$T_TMP/c.json"
 "$EDGEMON" run -c "$T_TMP/c.json" 2>"$T_TMP/run2.err" &
