@@ -3,11 +3,13 @@
  * SPDX-License-Identifier: MIT
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "log.h"
 #include "publisher.h"
 
 #ifdef WITH_MQTT
@@ -55,7 +57,8 @@ const struct em_publisher *em_publisher_find(const char *type)
     if (!type)
         return NULL;
     for (size_t i = 0; publishers[i]; i++) {
-        if (publishers[i]->abi == EM_PUBLISHER_ABI && strcmp(publishers[i]->name, type) == 0)
+        if (publishers[i]->abi == EM_PUBLISHER_ABI &&
+            strcmp(publishers[i]->name, type) == 0)
             return publishers[i];
     }
     return NULL;
@@ -203,4 +206,20 @@ fail:
         fclose(f);
     free(buf);
     return NULL;
+}
+
+void em_pub_warn(const char *type, const char *name, int interval_s, const char *what,
+                 const char *fmt, ...)
+{
+    char key[160], line[768];
+    unsigned suppressed;
+    va_list ap;
+
+    snprintf(key, sizeof key, "%s:%s:%s", type, name, what);
+    if (!em_log_should(key, interval_s, &suppressed))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log_warnx("[pub:%s:%s] %s", type, name, line);
 }

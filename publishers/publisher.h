@@ -143,6 +143,14 @@ int em_pub_secret_private(const char *path, mode_t mode, char *err, size_t errle
  */
 const char *em_pub_url_shown(const char *url, char *out, size_t outlen);
 
+/*
+ * A warning "[pub:TYPE:NAME] ..." from a publisher, at most one per (type, name,
+ * what) every interval_s seconds (em_log_should), so an uplink that fails on every
+ * request logs once, not once per message. Core thread.
+ */
+void em_pub_warn(const char *type, const char *name, int interval_s, const char *what,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* Look up a compiled-in publisher by type; NULL when unknown or compiled out. */
 const struct em_publisher *em_publisher_find(const char *type);
 

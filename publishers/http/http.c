@@ -21,12 +21,12 @@
 #include "log.h"
 #include "publisher.h"
 
-#define HTTP_SLOTS_MAX        64 /* the core's default window: no refusals below it */
-#define HTTP_BATCH_SLOTS      8 /* up to four datasets filling, four in flight */
-#define HTTP_BACKOFF_MIN_MS   200
-#define HTTP_BACKOFF_MAX_MS   5000
+#define HTTP_SLOTS_MAX         64 /* the core's default window: no refusals below it */
+#define HTTP_BATCH_SLOTS       8  /* up to four datasets filling, four in flight */
+#define HTTP_BACKOFF_MIN_MS    200
+#define HTTP_BACKOFF_MAX_MS    5000
 #define HTTP_RETRY_AFTER_MAX_S 60
-#define HTTP_LOG_EVERY_S      10
+#define HTTP_LOG_EVERY_S       10
 
 struct hp {
     em_pub_done_fn done;
@@ -43,25 +43,6 @@ struct hp {
 };
 
 static void http_destroy(void *ctx);
-
-/* A warning, at most one per `what` every HTTP_LOG_EVERY_S. */
-static void plog(struct hp *c, const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void plog(struct hp *c, const char *what, const char *fmt, ...)
-{
-    char key[160], line[512];
-    unsigned suppressed;
-    va_list ap;
-
-    snprintf(key, sizeof key, "http:%s:%s", c->name, what);
-    if (!em_log_should(key, HTTP_LOG_EVERY_S, &suppressed))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    log_warnx("[pub:http:%s] %s", c->name, line);
-}
 
 static void settle_all(struct hp *c, struct em_cx_req *r, enum em_pub_result v)
 {
@@ -92,7 +73,8 @@ static void on_done(void *arg, struct em_cx_req *r)
 
     if (r->rc != CURLE_OK) {
         d = em_backoff_next(&c->bo);
-        plog(c, "down", "%s; retrying in %ld ms", em_cx_strerror(&c->cx, r), d);
+        em_pub_warn("http", c->name, HTTP_LOG_EVERY_S, "down", "%s; retrying in %ld ms",
+                    em_cx_strerror(&c->cx, r), d);
         settle_all(c, r, EM_PUB_RETRY);
         pause_for(c, d);
     } else if (s >= 200 && s < 300) {
@@ -103,13 +85,16 @@ static void on_done(void *arg, struct em_cx_req *r)
         /* RFC 9110 10.2.3: the server says how long to wait; capped, never shorter. */
         if (s == 429 && r->retry_after_s > 0)
             d = (r->retry_after_s > HTTP_RETRY_AFTER_MAX_S ? HTTP_RETRY_AFTER_MAX_S
-                                                           : r->retry_after_s) * 1000L;
+                                                           : r->retry_after_s) *
+                1000L;
         snprintf(what, sizeof what, "status-%ld", s); /* a 429 is news after a 500 */
-        plog(c, what, "server answered HTTP %ld; retrying in %ld ms", s, d);
+        em_pub_warn("http", c->name, HTTP_LOG_EVERY_S, what,
+                    "server answered HTTP %ld; retrying in %ld ms", s, d);
         settle_all(c, r, EM_PUB_RETRY);
         pause_for(c, d);
     } else {
-        plog(c, "drop", "refused with HTTP %ld, dead-lettered", s);
+        em_pub_warn("http", c->name, HTTP_LOG_EVERY_S, "drop",
+                    "refused with HTTP %ld, dead-lettered", s);
         settle_all(c, r, EM_PUB_DROP);
     }
 }
@@ -134,9 +119,10 @@ static enum em_pub_result http_submit(void *ctx, const struct em_pub_msg *m)
 
     if (em_wire_now_ms() < c->resume_ms)
         return EM_PUB_RETRY;
-    if (em_topic_render(c->url, m->dataset, m->device, c->agent, c->site, url, sizeof url) <
-        0) {
-        plog(c, "url", "the url of '%s' does not fit, dead-lettered", m->device);
+    if (em_topic_render(c->url, m->dataset, m->device, c->agent, c->site, url,
+                        sizeof url) < 0) {
+        em_pub_warn("http", c->name, HTTP_LOG_EVERY_S, "url",
+                    "the url of '%s' does not fit, dead-lettered", m->device);
         c->done(c->core, m->token, EM_PUB_DROP);
         return EM_PUB_OK;
     }
@@ -144,7 +130,8 @@ static enum em_pub_result http_submit(void *ctx, const struct em_pub_msg *m)
         for (unsigned i = 0; i < c->cx.nreq && !r; i++) {
             struct em_cx_req *q = &c->cx.reqs[i];
 
-            if (q->state == EM_CX_FILLING && q->ntok < c->batch && strcmp(q->url, url) == 0)
+            if (q->state == EM_CX_FILLING && q->ntok < c->batch &&
+                strcmp(q->url, url) == 0)
                 r = q;
         }
     }
@@ -154,7 +141,8 @@ static enum em_pub_result http_submit(void *ctx, const struct em_pub_msg *m)
             return EM_PUB_RETRY;
         memcpy(r->url, url, sizeof r->url);
     }
-    if (em_buf_add(&r->body, c->batch > 1 ? (r->ntok ? "," : "[") : "", c->batch > 1) < 0 ||
+    if (em_buf_add(&r->body, c->batch > 1 ? (r->ntok ? "," : "[") : "", c->batch > 1) <
+            0 ||
         em_buf_add(&r->body, m->payload, m->len) < 0) {
         if (r->ntok == 0)
             em_cx_put(&c->cx, r);
@@ -225,9 +213,11 @@ static void *http_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
         snprintf(err, errlen, "url must start with http:// or https://");
         goto fail;
     }
-    if (em_topic_render(c->url, "pms", "dev", c->agent, c->site, probe, sizeof probe) < 0) {
-        snprintf(err, errlen, errno == EINVAL ? "url has an unknown {placeholder}"
-                                              : "url is too long");
+    if (em_topic_render(c->url, "pms", "dev", c->agent, c->site, probe, sizeof probe) <
+        0) {
+        snprintf(err, errlen,
+                 errno == EINVAL ? "url has an unknown {placeholder}"
+                                 : "url is too long");
         goto fail;
     }
     if (conf->token_file) {
@@ -238,7 +228,8 @@ static void *http_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
         goto oom;
     }
     if (conf->password_file) {
-        c->password = em_pub_read_secret("password_file", conf->password_file, err, errlen);
+        c->password =
+            em_pub_read_secret("password_file", conf->password_file, err, errlen);
         if (!c->password)
             goto fail;
     } else if (conf->password && !(c->password = strdup(conf->password))) {
@@ -255,7 +246,7 @@ static void *http_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
         slots = HTTP_BATCH_SLOTS;
     else
         slots = conf->window > 0 && conf->window < HTTP_SLOTS_MAX ? (unsigned)conf->window
-                                                                : HTTP_SLOTS_MAX;
+                                                                  : HTTP_SLOTS_MAX;
     memset(&o, 0, sizeof o);
     o.timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : 5000;
     o.tls_verify = conf->tls_verify;

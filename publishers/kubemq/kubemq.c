@@ -58,25 +58,6 @@ struct kmq {
 
 static void kubemq_destroy(void *ctx);
 
-/* A warning, at most one per `what` every KMQ_LOG_EVERY_S. */
-static void plog(struct kmq *c, const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void plog(struct kmq *c, const char *what, const char *fmt, ...)
-{
-    char key[160], line[768];
-    unsigned suppressed;
-    va_list ap;
-
-    snprintf(key, sizeof key, "kubemq:%s:%s", c->name, what);
-    if (!em_log_should(key, KMQ_LOG_EVERY_S, &suppressed))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    log_warnx("[pub:kubemq:%s] %s", c->name, line);
-}
-
 /* Every message of a slot gets verdict v; the slot is given back if FILLING. */
 static void settle_all(struct kmq *c, struct em_cx_req *r, enum em_pub_result v)
 {
@@ -102,7 +83,8 @@ static void go_down(struct kmq *c, const char *what, const char *why)
 
     c->state = LINK_DOWN;
     c->next_try_ms = em_wire_now_ms() + d;
-    plog(c, what, "%s; retrying in %ld ms", why, d);
+    em_pub_warn("kubemq", c->name, KMQ_LOG_EVERY_S, what, "%s; retrying in %ld ms", why,
+                d);
     if (c->open)
         settle_all(c, c->open, EM_PUB_RETRY);
 }
@@ -158,7 +140,8 @@ static void on_data(struct kmq *c, struct em_cx_req *r)
         return;
     }
     if (out == EM_KMQ_REFUSED) {
-        plog(c, "refused", "request refused for good (%s), dead-lettered", why);
+        em_pub_warn("kubemq", c->name, KMQ_LOG_EVERY_S, "refused",
+                    "request refused for good (%s), dead-lettered", why);
         settle_all(c, r, EM_PUB_DROP);
         return;
     }
@@ -170,7 +153,8 @@ static void on_data(struct kmq *c, struct em_cx_req *r)
         c->done(c->core, r->tokens[i], c->verdicts[i]);
     }
     if (drop)
-        plog(c, "drop", "%u of %u refused by the server, dead-lettered (%s)", drop, n, why);
+        em_pub_warn("kubemq", c->name, KMQ_LOG_EVERY_S, "drop",
+                    "%u of %u refused by the server, dead-lettered (%s)", drop, n, why);
     if (retry)
         go_down(c, "unconfirmed", why);
     else
@@ -249,7 +233,8 @@ static enum em_pub_result kubemq_submit(void *ctx, const struct em_pub_msg *m)
         return EM_PUB_RETRY;
     if (em_topic_render(c->channel, m->dataset, m->device, c->agent, c->site, channel,
                         sizeof channel) < 0) {
-        plog(c, "channel", "the channel of '%s' does not fit, dead-lettered", m->device);
+        em_pub_warn("kubemq", c->name, KMQ_LOG_EVERY_S, "channel",
+                    "the channel of '%s' does not fit, dead-lettered", m->device);
         c->done(c->core, m->token, EM_PUB_DROP);
         return EM_PUB_OK;
     }
@@ -339,8 +324,8 @@ static int join_url(char *out, size_t outlen, const char *base, const char *suff
     return w < 0 || (size_t)w >= outlen ? -1 : 0;
 }
 
-static void *kubemq_create(const struct em_pub_conf *conf, em_pub_done_fn done, void *core,
-                           char *err, size_t errlen)
+static void *kubemq_create(const struct em_pub_conf *conf, em_pub_done_fn done,
+                           void *core, char *err, size_t errlen)
 {
     struct kmq *c = NULL;
     struct em_cx_opts o;
@@ -384,20 +369,25 @@ static void *kubemq_create(const struct em_pub_conf *conf, em_pub_done_fn done, 
         snprintf(err, errlen, "url is too long");
         goto fail;
     }
-    c->channel = conf->channel ? conf->channel : conf->topic ? conf->topic : KMQ_DEFAULT_CHANNEL;
+    c->channel = conf->channel ? conf->channel
+                 : conf->topic ? conf->topic
+                               : KMQ_DEFAULT_CHANNEL;
     if (!*c->channel) {
         snprintf(err, errlen, "channel is empty");
         goto fail;
     }
-    if (em_topic_render(c->channel, "pms", "dev", c->agent, c->site, probe, sizeof probe) < 0 &&
+    if (em_topic_render(c->channel, "pms", "dev", c->agent, c->site, probe,
+                        sizeof probe) < 0 &&
         errno == EINVAL) {
         snprintf(err, errlen, "channel '%s' has an unknown {placeholder}", c->channel);
         goto fail;
     }
     if (em_topic_render(conf->client_id ? conf->client_id : "{agent}", "", "", c->agent,
                         c->site, c->client_id, sizeof c->client_id) <= 0) {
-        snprintf(err, errlen, "client_id: cannot render '%s' (empty, too long or unknown "
-                 "{placeholder})", conf->client_id ? conf->client_id : "{agent}");
+        snprintf(err, errlen,
+                 "client_id: cannot render '%s' (empty, too long or unknown "
+                 "{placeholder})",
+                 conf->client_id ? conf->client_id : "{agent}");
         goto fail;
     }
     if (conf->token_file) {
@@ -407,13 +397,16 @@ static void *kubemq_create(const struct em_pub_conf *conf, em_pub_done_fn done, 
     } else if (conf->token && !(c->token = strdup(conf->token))) {
         goto oom;
     }
-    c->batch = c->events ? 1 : conf->batch > 0 ? (unsigned)conf->batch : KMQ_DEFAULT_BATCH;
+    c->batch = c->events         ? 1
+               : conf->batch > 0 ? (unsigned)conf->batch
+                                 : KMQ_DEFAULT_BATCH;
     if (!c->events && conf->window > 0 && c->batch > (unsigned)conf->window)
         c->batch = (unsigned)conf->window; /* the core never has more in flight */
     slots = KMQ_QUEUE_SLOTS;
     if (c->events)
-        slots = conf->window > 0 && conf->window < KMQ_EVENT_SLOTS_MAX ? (unsigned)conf->window
-                                                                     : KMQ_EVENT_SLOTS_MAX;
+        slots = conf->window > 0 && conf->window < KMQ_EVENT_SLOTS_MAX
+                    ? (unsigned)conf->window
+                    : KMQ_EVENT_SLOTS_MAX;
     c->verdicts = calloc(c->batch, sizeof *c->verdicts);
     if (!c->verdicts)
         goto oom;
@@ -425,7 +418,8 @@ static void *kubemq_create(const struct em_pub_conf *conf, em_pub_done_fn done, 
     o.key_file = conf->key_file;
     o.token = c->token;
     /* A reply result is ~150 bytes pretty-printed: room for a full batch. */
-    if (em_cx_init(&c->cx, slots, c->batch, 4096 + (size_t)c->batch * 512, &o, err, errlen) < 0)
+    if (em_cx_init(&c->cx, slots, c->batch, 4096 + (size_t)c->batch * 512, &o, err,
+                   errlen) < 0)
         goto fail;
     return c;
 
