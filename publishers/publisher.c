@@ -223,3 +223,11 @@ void em_pub_warn(const char *type, const char *name, int interval_s, const char 
     va_end(ap);
     log_warnx("[pub:%s:%s] %s", type, name, line);
 }
+
+void em_pub_free_secret(char *s)
+{
+    if (!s)
+        return;
+    explicit_bzero(s, strlen(s));
+    free(s);
+}

@@ -125,6 +125,9 @@ int em_topic_render(const char *tmpl, const char *dataset, const char *id,
  * err: unreadable, readable by group or others (em_pub_secret_private), larger
  * than EM_PUB_SECRET_MAX, or holding a NUL byte.
  */
+/* Wipe a NUL-terminated secret (password, token, auth header) and free it. Accepts NULL. */
+void em_pub_free_secret(char *s);
+
 char *em_pub_read_secret(const char *key, const char *path, char *err, size_t errlen);
 
 /*

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "curl/engine.h"
+#include "publisher.h"
 
 /* libcurl >= 7.66 answers CURLINFO_RETRY_AFTER; older ones refuse it at run time. */
 #if LIBCURL_VERSION_NUM >= 0x074200
@@ -284,10 +285,7 @@ void em_cx_release(struct em_cx *cx)
         a->multi_cleanup(cx->multi);
     a->slist_free_all(cx->hdr_json);
     a->slist_free_all(cx->hdr_gzip);
-    if (cx->auth_header) {
-        explicit_bzero(cx->auth_header, strlen(cx->auth_header));
-        free(cx->auth_header);
-    }
+    em_pub_free_secret(cx->auth_header);
     em_gzip_release(&cx->gz);
     memset(cx, 0, sizeof *cx);
 }

@@ -276,14 +276,8 @@ static void http_destroy(void *ctx)
     if (!c)
         return;
     em_cx_release(&c->cx);
-    if (c->token) {
-        explicit_bzero(c->token, strlen(c->token));
-        free(c->token);
-    }
-    if (c->password) {
-        explicit_bzero(c->password, strlen(c->password));
-        free(c->password);
-    }
+    em_pub_free_secret(c->token);
+    em_pub_free_secret(c->password);
     free(c);
 }
 

@@ -540,10 +540,7 @@ static void kafka_destroy(void *ctx)
         return;
     /* Unconfirmed messages are forgotten, not reported (publisher.h). */
     teardown(c, c->timeout_ms < KAFKA_FLUSH_MS ? c->timeout_ms : KAFKA_FLUSH_MS);
-    if (c->password) {
-        explicit_bzero(c->password, strlen(c->password));
-        free(c->password);
-    }
+    em_pub_free_secret(c->password);
     free(c->slots);
     free(c);
 }

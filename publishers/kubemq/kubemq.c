@@ -438,10 +438,7 @@ static void kubemq_destroy(void *ctx)
         return;
     /* Unconfirmed messages are forgotten, not reported (publisher.h). */
     em_cx_release(&c->cx);
-    if (c->token) {
-        explicit_bzero(c->token, strlen(c->token));
-        free(c->token);
-    }
+    em_pub_free_secret(c->token);
     free(c->verdicts);
     free(c);
 }

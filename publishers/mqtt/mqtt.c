@@ -810,10 +810,7 @@ static void mqtt_destroy(void *ctx)
         /* May call mqtt_failed for what is still in flight: lock must be free. */
         c->paho->destroy(&c->client);
     }
-    if (c->password) {
-        explicit_bzero(c->password, strlen(c->password));
-        free(c->password);
-    }
+    em_pub_free_secret(c->password);
     free(c->slots);
     free(c->free_slots);
     free(c->ring);

@@ -618,10 +618,7 @@ static void redis_destroy(void *ctx)
     /* Unconfirmed messages are forgotten, not reported (publisher.h). */
     if (c->rc)
         redisFree(c->rc);
-    if (c->password) {
-        explicit_bzero(c->password, strlen(c->password));
-        free(c->password);
-    }
+    em_pub_free_secret(c->password);
     explicit_bzero(&c->addr, sizeof c->addr);
     free(c->username);
     free(c->fifo);
