@@ -15,7 +15,7 @@ set -euo pipefail
 arch=${1:-}
 # The uplink libraries are loaded at run time: only their headers are built against.
 LIBS="libmodbus-dev libhiredis-dev libcjson-dev libcurl4-openssl-dev zlib1g-dev librdkafka-dev
-libnats-dev libpaho-mqtt-dev"
+libnats-dev libmicrohttpd-dev libpaho-mqtt-dev"
 
 have_pkg() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
