@@ -63,6 +63,7 @@ struct em_pub_conf {
     char *bootstrap_servers; /* kafka: "HOST:PORT[,HOST:PORT...]", required */
     int idempotence;      /* kafka: enable.idempotence; default 0 */
     char *stream;         /* nats jetstream: stream name, default "monitoring" */
+    int features;         /* mqtt, redis: carry feature flags and their acks; default 0 */
     /* Filled by the core from agent.id / agent.site before create(). */
     const char *agent;
     const char *site;
@@ -78,6 +79,17 @@ struct em_pub_msg {
 };
 
 typedef void (*em_pub_done_fn)(void *core, uint64_t token, enum em_pub_result r);
+
+/* Feature-flag messages (CONTRACT section 5) are at most this many bytes. */
+#define EM_PUB_INBOX_MAX (16 * 1024)
+
+/*
+ * One message that arrived on a topic a publisher listens on. `topic` and
+ * `payload` are borrowed for the call. A message larger than EM_PUB_INBOX_MAX
+ * arrives with payload NULL and len = its size, so the receiver can say why it
+ * refused it.
+ */
+typedef void (*em_pub_inbox_fn)(void *arg, const char *topic, const char *payload, size_t len);
 
 struct em_publisher {
     int abi;
@@ -105,6 +117,18 @@ struct em_publisher {
     /* Release everything; unconfirmed messages are simply forgotten (the queue
      * still holds them). Accepts NULL. */
     void (*destroy)(void *ctx);
+    /*
+     * The subscribe side, for feature flags; both NULL when the broker has none.
+     * listen(): from now on, across reconnects, receive what is published on the
+     * `n` topics/channels (copied; exact names, no wildcards) and hand each
+     * message to fn(arg, ...) on the core thread, from inside service() only.
+     * Returns 0, or -1 with errno. Called at most once per context.
+     * notify(): send one message to `topic` outside the queue, best effort (no
+     * verdict, not retried): the flag acknowledgement. Returns 0 when handed to
+     * the client, -1 with errno (ENOTCONN while the link is down).
+     */
+    int (*listen)(void *ctx, const char *const *topics, size_t n, em_pub_inbox_fn fn, void *arg);
+    int (*notify)(void *ctx, const char *topic, const char *payload, size_t len);
 };
 
 /*
@@ -125,10 +149,10 @@ int em_topic_render(const char *tmpl, const char *dataset, const char *id,
  * err: unreadable, readable by group or others (em_pub_secret_private), larger
  * than EM_PUB_SECRET_MAX, or holding a NUL byte.
  */
+char *em_pub_read_secret(const char *key, const char *path, char *err, size_t errlen);
+
 /* Wipe a NUL-terminated secret (password, token, auth header) and free it. Accepts NULL. */
 void em_pub_free_secret(char *s);
-
-char *em_pub_read_secret(const char *key, const char *path, char *err, size_t errlen);
 
 /*
  * Whether a secret file of `mode` (st_mode) is private to its owner: 0 when

@@ -54,6 +54,7 @@ static const struct pub_key pub_keys[] = {
     {"bootstrapServers", T_KAFKA}, /* the Multibroker design's broker-file spelling */
     {"idempotence", T_KAFKA},
     {"stream", T_NATS},
+    {"features", T_MQTT | T_REDIS}, /* feature flags ride on these (CONTRACT section 5) */
     {"ca_file", T_TLS},
     {"cert_file", T_TLS},
     {"key_file", T_TLS},
@@ -419,6 +420,7 @@ void cf_parse_pub(struct ctx *x, const cJSON *o, const char *path, const char *k
     cf_opt_bool(x, o, path, "gzip", &pc->gzip);
     cf_opt_bool(x, o, path, "ordered", &pc->ordered);
     cf_opt_bool(x, o, path, "idempotence", &pc->idempotence);
+    cf_opt_bool(x, o, path, "features", &pc->features);
     if (cf_opt_str(x, o, path, "stream", &pc->stream) > 0) {
         cf_join(p, path, "stream");
         cf_check_ident(x, p, pc->stream);
