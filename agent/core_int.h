@@ -1,0 +1,112 @@
+/* core_int.h - what the core's files share: the publisher runtimes and the core.
+ * Copyright (c) 2026 edgemon authors
+ * SPDX-License-Identifier: MIT
+ *
+ * core.c owns the daemon (setup, loop, signals, reload); core_pub.c drives each
+ * publisher's window of messages in flight and its live lane. Everything here
+ * runs on the core thread.
+ */
+#ifndef EM_CORE_INT_H
+#define EM_CORE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "handoff.h"
+#include "live.h"
+#include "publisher.h"
+#include "queue.h"
+#include "seqstore.h"
+
+#define HANDOFF_BYTES  (1024 * 1024)
+#define PUSH_BATCH     64
+#define WINDOW_MAX     4096
+#define STOP_DEADLINE_MS 3000
+/* Live lane: fresh readings go out beside a backlog of more than this many. */
+#define LIVE_BACKLOG_MIN 128
+#define LIVE_WINDOW      8
+#define LIVE_BYTES       (32 * 1024)
+#define LIVE_TOKEN       (1ull << 63)
+
+enum slot_state { SLOT_FREE, SLOT_SENT, SLOT_OK, SLOT_RETRY, SLOT_DROP, SLOT_SKIP };
+
+struct slot {
+    uint64_t a, b;
+    uint32_t gen;
+    uint8_t state;
+};
+
+struct pubrt {
+    const struct em_pub_conf *conf; /* borrowed from the config tree */
+    const struct em_publisher *impl;
+    void *ctx;
+    size_t idx;                     /* queue consumer index */
+    struct slot *ring;              /* owned: messages in send order */
+    size_t cap, head, count, unresolved;
+    uint32_t gen;
+    int rewind_pending;
+    int was_up;                     /* -1 before the first connect */
+    uint64_t published, deadletter, retries;
+    uint64_t acked_since;           /* for the drain rate */
+    double rate;                    /* confirmed messages per second */
+    /* live lane (see live.h) */
+    struct em_live *live;           /* owned */
+    int backlogged;
+    struct {
+        uint32_t gen;
+        int busy;
+        size_t dev;
+        uint64_t seq;
+    } ls[LIVE_WINDOW];
+    uint32_t lgen;
+    unsigned live_inflight;
+    uint64_t live_sent, live_skipped;
+    long long dropped_logged;       /* drops already reported in the log */
+    int64_t since;                  /* monotonic ms when created */
+};
+
+struct core {
+    struct em_conf *conf;
+    struct em_device *devs;
+    size_t ndevs;
+    struct em_bus *buses;
+    size_t nbuses;
+    struct pubrt *pubs;
+    size_t npubs;
+    struct em_queue *queue;
+    struct em_handoff handoff;
+    char boot[24];
+    int print;
+    int redis_reported_down;
+    uint64_t handoff_dropped_logged;
+    unsigned long long damage_logged; /* spool corrupt records + torn bytes reported */
+    /* operator surface (agent/ops): snapshot, HTTP server, the site dataset */
+    struct em_ops *ops;          /* owned; NULL when neither HTTP nor site is wanted */
+    void *httpd;                 /* owned struct em_httpd */
+    struct em_seq site_seq;
+    int site_on, site_iv_ms;
+    int64_t site_last;
+};
+
+/* Message envelope fields, from the fixed layout em_msg_format writes: dataset
+ * and id into the buffers given, seq into *seq. Returns 0, or -1 when the message
+ * does not start like one. */
+int em_core_envelope(const char *m, size_t len, char *dataset, size_t dl, char *id, size_t il,
+                     uint64_t *seq);
+
+/* One runtime per publishers[] entry in c->pubs (none connects yet: that is
+ * lazy); logs and returns -1 on failure. Teardown destroys them all. */
+int em_core_setup_publishers(struct core *c);
+void em_core_teardown_publishers(struct core *c);
+
+/* Send what the window allows and settle the verdicts. Returns 1 when it did work. */
+int em_core_pump(struct core *c, struct pubrt *p);
+
+/* Ack the confirmed head of the window in the queue; handle a rewind. */
+void em_core_settle(struct core *c, struct pubrt *p);
+
+/* Once a second: whether the live lane is on (a backlog) and the uplink log lines. */
+void em_core_update_lane(struct core *c, struct pubrt *p);
+
+#endif
