@@ -80,7 +80,7 @@ endif
 
 WARN = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
        -Wshadow -Wpointer-arith -Wformat-security -Wsign-compare -Wno-missing-field-initializers
-EM_CPPFLAGS = -D_GNU_SOURCE -DEM_VERSION=\"$(VERSION)\" -I. -Iagent -Iagent/bus -Iagent/dataset -Iagent/queue -Iagent/conf -Iagent/ops -Idrivers -Idrivers/regmap \
+EM_CPPFLAGS = -D_GNU_SOURCE -DEM_VERSION=\"$(VERSION)\" -I. -Iagent -Iagent/bus -Iagent/dataset -Iagent/queue -Iagent/conf -Iagent/ops -Iagent/features -Idrivers -Idrivers/regmap \
               -Ipublishers $(EM_MQTT_TLS_FLAG)
 EM_CFLAGS   = -std=c11 $(WARN) -pthread -MMD -MP -ffunction-sections -fdata-sections
 EM_LDFLAGS  = -pthread -Wl,--gc-sections -Wl,--as-needed
@@ -104,6 +104,7 @@ EM_CPPFLAGS += -DWITH_HTTP
 PUB_SRC     += $(wildcard publishers/http/*.c)
 endif
 ifneq ($(WITH_KUBEMQ)$(WITH_HTTP),nono)
+EM_CPPFLAGS += -DWITH_CURL
 PUB_SRC     += $(wildcard publishers/curl/*.c)
 endif
 ifeq ($(WITH_KAFKA),yes)

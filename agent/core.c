@@ -75,6 +75,7 @@ static void teardown(struct core *c)
     c->httpd = NULL;
     for (size_t i = 0; i < c->nbuses; i++)
         em_bus_stop(&c->buses[i]);
+    em_core_flags_teardown(c);
     for (size_t i = 0; i < c->nbuses; i++)
         em_bus_release(&c->buses[i]);
     for (size_t i = 0; i < c->ndevs; i++)
@@ -168,6 +169,8 @@ static void site_cycle(struct core *c, int64_t now)
     c->site_last += c->site_iv_ms;
     if (now - c->site_last >= c->site_iv_ms)
         c->site_last = now;
+    if (c->site_off)
+        return; /* feature site.snapshot false: the cycle keeps its phase */
     int64_t max_age = 0;
     for (size_t i = 0; i < c->conf->ndevices; i++)
         if (c->conf->devices[i].interval_ms + c->conf->devices[i].timeout_ms > max_age)
@@ -220,7 +223,7 @@ static int setup(struct core *c)
         if (em_bus_add_device(b, &c->devs[i]) < 0)
             goto oom;
     }
-    if (setup_ops(c) < 0)
+    if (setup_ops(c) < 0 || em_core_flags_setup(c) < 0)
         return -1;
     for (size_t i = 0; i < c->nbuses; i++)
         if (em_bus_start(&c->buses[i]) < 0) {
@@ -240,16 +243,27 @@ oom:
  * only as much of it is touched as the batch needs. */
 static char arena[64 * 1024];
 
-/* Move what the bus threads handed over into the queue. Returns how many. */
+/* Does a feature flag let this message's dataset out? */
+static int published(const struct core *c, const char *m, size_t len)
+{
+    char dataset[16], id[80];
+    uint64_t seq;
+    if (em_core_envelope(m, len, dataset, sizeof dataset, id, sizeof id, &seq) < 0)
+        return 1;
+    return !(c->datasets_off & em_conf_dataset_bit(dataset));
+}
+
+/* Move what the bus threads handed over into the queue. Returns how many it took. */
 static size_t drain_handoff(struct core *c, int wait_ms)
 {
     struct em_qmsg m[PUSH_BATCH];
-    size_t n = 0, used = 0;
+    size_t n = 0, used = 0, taken = 0;
     while (n < PUSH_BATCH && sizeof arena - used > EM_MSG_MAX) {
         char *buf = arena + used;
         long len = em_handoff_pop(&c->handoff, buf, EM_MSG_MAX - 1, n == 0 ? wait_ms : 0);
         if (len <= 0)
             break;
+        taken++;
         m[n].data = buf;
         m[n].len = (size_t)len;
         m[n].ts_ms = em_wall_ms();
@@ -258,12 +272,14 @@ static size_t drain_handoff(struct core *c, int wait_ms)
             fwrite(buf, 1, (size_t)len + 1, stdout);
         }
         used += (size_t)len + 1;
+        if (c->datasets_off && !published(c, buf, (size_t)len))
+            continue; /* feature dataset.<name> false: visible here, not queued */
         n++;
     }
-    if (n == 0)
-        return 0;
-    if (c->print)
+    if (c->print && taken)
         fflush(stdout);
+    if (n == 0)
+        return taken;
     for (size_t i = 0; i < c->npubs; i++) {
         struct pubrt *p = &c->pubs[i];
         char dataset[16], id[80];
@@ -280,7 +296,7 @@ static size_t drain_handoff(struct core *c, int wait_ms)
         if (em_log_should("queue-push", 30, &sup))
             log_error("cannot store %zu readings in the queue: %s", n, strerror(errno));
     }
-    return n;
+    return taken;
 }
 
 /* The numbers `edgemon queue` prints, also written to <state_dir>/queue.json
@@ -385,6 +401,7 @@ static int loop_once(struct core *c, int64_t *last_service, int64_t *last_second
             log_info("redis back: moving %lld spooled readings into Redis",
                      em_queue_fallback_pending(c->queue));
         log_spool_damage(c);
+        em_core_flags_service(c, now, ev);
         *last_service = now;
     }
     site_cycle(c, now);
@@ -456,6 +473,7 @@ int em_core_run(const char *conf_path, int print)
 
     memset(&c, 0, sizeof c);
     c.print = print;
+    c.log_level_start = em_log_level_now;
     em_boot_id(c.boot, sizeof c.boot);
     em_errors_init(&errs);
     c.conf = em_conf_load(conf_path, &errs);

@@ -37,7 +37,10 @@ struct slot {
     uint8_t state;
 };
 
+struct core;
+
 struct pubrt {
+    struct core *core;              /* back to the owner */
     const struct em_pub_conf *conf; /* borrowed from the config tree */
     const struct em_publisher *impl;
     void *ctx;
@@ -66,6 +69,15 @@ struct pubrt {
     int64_t since;                  /* monotonic ms when created */
 };
 
+/* A flag acknowledgement waiting for publishers that are down (core_flags.c). */
+#define FLAG_ACKS 8
+struct flag_ack {
+    char *text; /* owned */
+    size_t len;
+    uint32_t sent; /* bit i: publisher i has it */
+    int64_t expires;
+};
+
 struct core {
     struct em_conf *conf;
     struct em_device *devs;
@@ -87,6 +99,18 @@ struct core {
     struct em_seq site_seq;
     int site_on, site_iv_ms;
     int64_t site_last;
+    /* feature flags (core_flags.c) */
+    struct em_features *flags;      /* owned: the active set */
+    struct em_features *flags_next; /* owned: where a candidate is checked */
+    struct em_fetch *fetch;         /* owned; NULL without features.url */
+    int flags_redis_dirty, flags_from_redis_pending;
+    int64_t flags_redis_last;
+    int log_level_start;            /* the level before any flag */
+    unsigned datasets_off;          /* EM_DS_BIT_* left out of the queue */
+    int site_off;
+    char ack_topic[300];
+    struct flag_ack acks[FLAG_ACKS];
+    size_t nacks;
 };
 
 /* Message envelope fields, from the fixed layout em_msg_format writes: dataset
@@ -108,5 +132,12 @@ void em_core_settle(struct core *c, struct pubrt *p);
 
 /* Once a second: whether the live lane is on (a backlog) and the uplink log lines. */
 void em_core_update_lane(struct core *c, struct pubrt *p);
+
+/* Feature flags: restore and apply the stored set, listen, start features.url
+ * (after the devices, buses and ops exist, before the buses start); -1 logged.
+ * Service from the loop with em_queue_service's event; teardown frees. */
+int em_core_flags_setup(struct core *c);
+void em_core_flags_service(struct core *c, int64_t now, int redis_event);
+void em_core_flags_teardown(struct core *c);
 
 #endif

@@ -361,6 +361,7 @@ int em_core_setup_publishers(struct core *c)
             em_live_free(p->live);
             goto oom;
         }
+        p->core = c;
         p->ctx = p->impl->create(pc, on_done, p, err, sizeof err);
         if (!p->ctx) {
             log_error("publishers[%zu] '%s': %s", i, pc->name, err);

@@ -77,3 +77,52 @@ int em_mkdirs(const char *dir, mode_t mode)
     }
     return mkdir(tmp, mode) < 0 && errno != EEXIST ? -1 : 0;
 }
+
+int em_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char tmp[4200], dir[4200];
+    const char *slash = strrchr(path, '/');
+    const char *p = data;
+    int fd, saved;
+
+    if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if ((fd = mkstemp(tmp)) < 0)
+        return -1;
+    if (fchmod(fd, mode) < 0)
+        goto fail;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            goto fail;
+        p += n;
+        len -= (size_t)n;
+    }
+    if (fsync(fd) < 0)
+        goto fail;
+    if (close(fd) < 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0)
+        goto fail;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    int dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd); /* some filesystems refuse fsync on a directory */
+        close(dfd);
+    }
+    return 0;
+fail:
+    saved = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    errno = saved;
+    return -1;
+}

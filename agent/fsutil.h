@@ -20,4 +20,11 @@ char *em_read_file(const char *path, size_t *len, char *err, size_t errlen);
 /* mkdir -p: create `dir` and missing parents with `mode`. 0, or -1 with errno. */
 int em_mkdirs(const char *dir, mode_t mode);
 
+/*
+ * Replace `path` by `len` bytes of `data` so that a power cut leaves the old or
+ * the new content: a temp file beside it, fsync, rename, fsync of the directory
+ * (best effort). The file gets `mode`. 0, or -1 with errno.
+ */
+int em_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
 #endif

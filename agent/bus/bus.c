@@ -83,7 +83,8 @@ void em_bus_disconnect(struct em_bus *b)
 
 static int interval_of(const struct em_bus *b, const struct em_device *d)
 {
-    return b->interval_override_ms > 0 ? b->interval_override_ms : d->conf->interval_ms;
+    int iv = __atomic_load_n(&b->interval_override_ms, __ATOMIC_RELAXED);
+    return iv > 0 ? iv : d->conf->interval_ms;
 }
 
 /* Next slot strictly after `now` on the device's fixed phase; a device that keeps
@@ -119,11 +120,12 @@ static int link_broken(struct em_bus *b, int err)
     return 0;
 }
 
-static void sleep_until(const struct em_bus *b, int64_t when)
+static void sleep_until(const struct em_bus *b, int64_t when, unsigned gen)
 {
     while (!b->stop) {
         int64_t now = em_mono_ms();
-        if (now >= when || __atomic_load_n(&b->snap_want, __ATOMIC_ACQUIRE) != b->snap_done)
+        if (now >= when || __atomic_load_n(&b->snap_want, __ATOMIC_ACQUIRE) != b->snap_done ||
+            __atomic_load_n(&b->sched_gen, __ATOMIC_ACQUIRE) != gen)
             return;
         int64_t ms = when - now > 100 ? 100 : when - now;
         struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
@@ -175,27 +177,39 @@ static void *bus_main(void *arg)
 {
     struct em_bus *b = arg;
     int64_t start = em_mono_ms();
+    unsigned gen = __atomic_load_n(&b->sched_gen, __ATOMIC_ACQUIRE);
     for (size_t i = 0; i < b->ndevs; i++)
         b->devs[i]->next_due = start;
     while (!b->stop) {
         struct em_device *next = NULL;
+        unsigned g = __atomic_load_n(&b->sched_gen, __ATOMIC_ACQUIRE);
+        if (g != gen) {
+            /* The interval changed: every device starts its new phase now. */
+            int64_t now = em_mono_ms();
+            for (size_t i = 0; i < b->ndevs; i++)
+                b->devs[i]->next_due = now;
+            gen = g;
+        }
         for (size_t i = 0; i < b->ndevs; i++)
             if (!next || b->devs[i]->next_due < next->next_due)
                 next = b->devs[i];
         if (!next)
             break;
-        sleep_until(b, next->next_due);
-        if (b->stop)
-            break;
+        sleep_until(b, next->next_due, gen);
+        if (b->stop || __atomic_load_n(&b->sched_gen, __ATOMIC_ACQUIRE) != gen)
+            continue;
         unsigned want = __atomic_load_n(&b->snap_want, __ATOMIC_ACQUIRE);
         if (want != b->snap_done) {
             /* A snapshot: every device now, in turn; the schedules stay as they are. */
             for (size_t i = 0; i < b->ndevs && !b->stop; i++)
-                poll_one(b, b->devs[i]);
+                if (!__atomic_load_n(&b->devs[i]->disabled, __ATOMIC_RELAXED))
+                    poll_one(b, b->devs[i]);
             b->snap_done = want;
             continue;
         }
-        poll_one(b, next);
+        /* A device switched off by a flag keeps its phase but is not asked. */
+        if (!__atomic_load_n(&next->disabled, __ATOMIC_RELAXED))
+            poll_one(b, next);
         reschedule(b, next, em_mono_ms());
     }
     return NULL;

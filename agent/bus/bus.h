@@ -53,7 +53,11 @@ struct em_bus {
     pthread_t thread;
     int started;
     volatile int stop;
-    int interval_override_ms;      /* feature poll.interval_ms; 0 = per device */
+    /* Feature flags, set by the core thread (__atomic): poll.interval_ms (0 = each
+     * device its own); bumping sched_gen makes the thread re-plan every device
+     * from now, so a new interval applies at once. */
+    int interval_override_ms;
+    unsigned sched_gen;
     /* Snapshot requests (GET /api/snapshot): another thread bumps snap_want
      * (__atomic), the bus thread then polls all its devices in turn at once. */
     unsigned snap_want, snap_done;

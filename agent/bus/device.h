@@ -37,6 +37,7 @@ struct em_device {
     /* schedule (monotonic ms) */
     int64_t next_due;
     int fails;                       /* consecutive failed polls */
+    int disabled;                    /* feature device.<id> false (__atomic, core thread) */
     int64_t poll_started_ms;         /* monotonic, when the current poll began */
     /* health */
     int up;

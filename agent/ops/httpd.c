@@ -133,8 +133,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else if (strcmp(url, "/api/history") == 0) {
         em_ops_render_history(h->ops, &b);
     } else if (strcmp(url, "/api/features") == 0) {
-        /* Feature flags are not implemented yet: the active set is always empty. */
-        em_sb_printf(&b, "{\"features\":{}}\n");
+        em_ops_render_features(h->ops, &b);
     } else if (strcmp(url, "/metrics") == 0) {
         type = "text/plain; version=0.0.4; charset=utf-8";
         em_ops_render_metrics(h->ops, &b);

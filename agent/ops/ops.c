@@ -26,6 +26,7 @@ struct dev_snap {
     const struct em_dev_conf *conf;
     size_t bus;            /* index into buses */
     int polled, up, last_errno;
+    int disabled;          /* feature device.<id> false: not polled */
     int64_t last_poll_ms;  /* wall clock of the last poll, answered or not */
     uint64_t ok, partial, failed;
     int64_t last_ok_ms;    /* wall clock of the last reading */
@@ -72,6 +73,8 @@ struct em_ops {
     struct hpoint hist[EM_OPS_HISTORY_LEN];
     size_t hhead, hcount;
     int64_t last_sample;
+    char *features;        /* owned: the active flag set as JSON, NULL = none yet */
+    unsigned datasets_off; /* feature dataset.<name> false (EM_DS_BIT_*) */
 };
 
 /* ---- text buffer ---- */
@@ -212,6 +215,7 @@ void em_ops_free(struct em_ops *o)
     free(o->devs);
     free(o->buses);
     free(o->pubs);
+    free(o->features);
     pthread_cond_destroy(&o->polled);
     pthread_mutex_destroy(&o->lock);
     free(o);
@@ -272,6 +276,37 @@ void em_ops_publisher(struct em_ops *o, size_t pub, int up, const struct em_qsta
     pthread_mutex_unlock(&o->lock);
 }
 
+void em_ops_device_enabled(struct em_ops *o, size_t dev, int on)
+{
+    if (!o || dev >= o->ndevs)
+        return;
+    pthread_mutex_lock(&o->lock);
+    o->devs[dev].disabled = !on;
+    pthread_cond_broadcast(&o->polled); /* a snapshot stops waiting for it */
+    pthread_mutex_unlock(&o->lock);
+}
+
+void em_ops_features(struct em_ops *o, const char *active, unsigned datasets_off)
+{
+    if (!o)
+        return;
+    char *copy = strdup(active);
+    pthread_mutex_lock(&o->lock);
+    if (copy) {
+        free(o->features);
+        o->features = copy;
+    }
+    o->datasets_off = datasets_off;
+    pthread_mutex_unlock(&o->lock);
+}
+
+void em_ops_render_features(struct em_ops *o, struct em_sb *b)
+{
+    pthread_mutex_lock(&o->lock);
+    em_sb_printf(b, "{\"features\":%s}\n", o->features ? o->features : "{}");
+    pthread_mutex_unlock(&o->lock);
+}
+
 static double num(const cJSON *values, const char *key, int *have)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(values, key);
@@ -295,6 +330,8 @@ static void gather(struct em_ops *o, struct site_sum *s, int64_t since)
     memset(s, 0, sizeof *s);
     for (size_t i = 0; i < o->ndevs; i++) {
         struct dev_snap *d = &o->devs[i];
+        if (d->disabled)
+            continue; /* switched off by a flag: neither expected nor missing */
         s->total++;
         if (!fresh(d, since))
             continue;
@@ -374,7 +411,7 @@ void em_ops_render_status(struct em_ops *o, struct em_sb *b)
         em_sb_printf(b, ",\"driver\":\"%s\",\"bus\":", d->conf->driver);
         em_sb_json_str(b, d->conf->bus);
         em_sb_printf(b, ",\"state\":\"%s\",\"up\":%s,\"last_error\":",
-                     !d->polled ? "starting" : d->up ? "up" : "down",
+                     d->disabled ? "disabled" : !d->polled ? "starting" : d->up ? "up" : "down",
                      d->up ? "true" : "false");
         if (d->polled && !d->up)
             em_sb_json_str(b, em_strerror(d->last_errno));
@@ -409,7 +446,8 @@ void em_ops_render_status(struct em_ops *o, struct em_sb *b)
     /* The routing map: where each dataset goes, and how each way is doing. */
     em_sb_printf(b, "],\"routing\":[");
     for (size_t k = 0; k < 4; k++) {
-        em_sb_printf(b, "%s{\"dataset\":\"%s\",\"devices\":[", k ? "," : "", ds_names[k]);
+        em_sb_printf(b, "%s{\"dataset\":\"%s\",\"published\":%s,\"devices\":[", k ? "," : "",
+                     ds_names[k], o->datasets_off & ds_bits[k] ? "false" : "true");
         int first = 1;
         for (size_t i = 0; i < o->ndevs && k < 3; i++)
             if (strcmp(o->devs[i].conf->driver, ds_names[k]) == 0) {
@@ -531,7 +569,7 @@ static void site_message(struct em_ops *o, struct em_sb *b, uint64_t seq, int64_
     em_sb_printf(b, ",\"missing\":[");
     int first = 1;
     for (size_t i = 0; i < o->ndevs; i++)
-        if (!fresh(&o->devs[i], since)) {
+        if (!o->devs[i].disabled && !fresh(&o->devs[i], since)) {
             em_sb_printf(b, "%s", first ? "" : ",");
             em_sb_json_str(b, o->devs[i].conf->id);
             first = 0;
@@ -542,7 +580,7 @@ static void site_message(struct em_ops *o, struct em_sb *b, uint64_t seq, int64_
         first = 1;
         for (size_t i = 0; i < o->ndevs; i++) {
             struct dev_snap *d = &o->devs[i];
-            if (!fresh(d, since))
+            if (d->disabled || !fresh(d, since))
                 continue;
             em_sb_printf(b, "%s", first ? "" : ",");
             em_sb_json_str(b, d->conf->id);
@@ -564,7 +602,7 @@ void em_ops_snapshot(struct em_ops *o, void (*trigger)(void *), void *arg, int t
     for (;;) {
         size_t waiting = 0;
         for (size_t i = 0; i < o->ndevs; i++)
-            waiting += o->devs[i].last_poll_ms < t0;
+            waiting += !o->devs[i].disabled && o->devs[i].last_poll_ms < t0;
         int64_t now = em_mono_ms();
         if (!waiting || now >= deadline)
             break;

@@ -61,6 +61,12 @@ void em_ops_device(struct em_ops *o, size_t dev, const char *msg, size_t len, in
 void em_ops_publisher(struct em_ops *o, size_t pub, int up, const struct em_qstats *st,
                       uint64_t published, uint64_t deadletter);
 
+/* Core thread, feature flags: device `dev` polled or not (a disabled device is
+ * neither expected nor missing in site messages and snapshots), and the active
+ * set (JSON text, copied) with the datasets not published. */
+void em_ops_device_enabled(struct em_ops *o, size_t dev, int on);
+void em_ops_features(struct em_ops *o, const char *active, unsigned datasets_off);
+
 /* Core thread, about once a second: samples the power history. */
 void em_ops_tick(struct em_ops *o);
 
@@ -68,6 +74,7 @@ void em_ops_tick(struct em_ops *o);
 void em_ops_render_status(struct em_ops *o, struct em_sb *b);
 void em_ops_render_latest(struct em_ops *o, struct em_sb *b);
 void em_ops_render_history(struct em_ops *o, struct em_sb *b);
+void em_ops_render_features(struct em_ops *o, struct em_sb *b); /* {"features":{...}} */
 void em_ops_render_metrics(struct em_ops *o, struct em_sb *b);
 
 /*

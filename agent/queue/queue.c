@@ -324,3 +324,23 @@ int em_queue_stats(struct em_queue *q, size_t pub, struct em_qstats *st)
     }
     return 0;
 }
+
+int em_queue_hash_replace(struct em_queue *q, const char *key, const char *const *fields,
+                          const char *const *values, size_t n)
+{
+    if (!q->rq) {
+        errno = ENOTSUP;
+        return -1;
+    }
+    return em_rqueue_hash_replace(q->rq, key, fields, values, n);
+}
+
+int em_queue_hash_get(struct em_queue *q, const char *key,
+                      void (*fn)(void *arg, const char *field, const char *value), void *arg)
+{
+    if (!q->rq) {
+        errno = ENOTSUP;
+        return -1;
+    }
+    return em_rqueue_hash_get(q->rq, key, fn, arg);
+}

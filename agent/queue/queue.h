@@ -81,4 +81,12 @@ int em_queue_sync(struct em_queue *q);
 int em_queue_damage(struct em_queue *q, unsigned long long *corrupt,
                     unsigned long long *truncated);
 
+/* A small hash in the queue's Redis (see em_rqueue_hash_replace / _get), for
+ * state an operator reads there. -1 with errno: ENOTSUP with backend spool,
+ * ENOTCONN while Redis is down. */
+int em_queue_hash_replace(struct em_queue *q, const char *key, const char *const *fields,
+                          const char *const *values, size_t n);
+int em_queue_hash_get(struct em_queue *q, const char *key,
+                      void (*fn)(void *arg, const char *field, const char *value), void *arg);
+
 #endif

@@ -207,6 +207,17 @@ int em_rqueue_discover(struct em_rqueue *q);
 size_t em_rqueue_npub(const struct em_rqueue *q);
 const char *em_rqueue_pub_name(const struct em_rqueue *q, size_t pub);
 
+/*
+ * Small hashes beside the streams (the active feature flags). Replace makes `key`
+ * hold exactly the n field/value pairs (MULTI, DEL, HSET..., EXEC); get calls fn
+ * for each pair (strings valid for the call) and returns how many. Both -1 with
+ * errno (ENOTCONN: Redis is down).
+ */
+int em_rqueue_hash_replace(struct em_rqueue *q, const char *key, const char *const *fields,
+                           const char *const *values, size_t n);
+int em_rqueue_hash_get(struct em_rqueue *q, const char *key,
+                       void (*fn)(void *arg, const char *field, const char *value), void *arg);
+
 /* "max_messages", "max_age", "redis_oom"; "?" when out of range. */
 const char *em_rqueue_reason_name(enum em_rq_reason r);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "curl/engine.h"
 #include "publisher.h"
@@ -28,6 +29,27 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *arg)
     } else {
         memcpy(r->resp.p + r->resp.len, data, n);
         r->resp.len += n;
+    }
+    return n;
+}
+
+/* Keep the ETag (a feature poll sends it back in If-None-Match); ignore the rest. */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct em_cx_req *r = arg;
+    size_t n = size * nmemb;
+
+    if (n > 5 && strncasecmp(data, "etag:", 5) == 0) {
+        const char *v = data + 5, *end = data + n;
+
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+            end--;
+        if ((size_t)(end - v) < sizeof r->etag) {
+            memcpy(r->etag, v, (size_t)(end - v));
+            r->etag[end - v] = '\0';
+        }
     }
     return n;
 }
@@ -68,6 +90,8 @@ static int setup_easy(struct em_cx *cx, struct em_cx_req *r)
     bad |= a->easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK;
     bad |= a->easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK;
     bad |= a->easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) != CURLE_OK;
+    bad |= a->easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
+    bad |= a->easy_setopt(e, CURLOPT_HEADERDATA, r) != CURLE_OK;
     bad |= a->easy_setopt(e, CURLOPT_TIMEOUT_MS, cx->o.timeout_ms) != CURLE_OK;
     bad |= a->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, cx->o.timeout_ms) != CURLE_OK;
     bad |= a->easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
@@ -163,6 +187,7 @@ struct em_cx_req *em_cx_take(struct em_cx *cx)
             r->ntok = 0;
             r->kind = 0;
             r->url[0] = '\0';
+            r->get_headers = NULL;
             return r;
         }
     }
@@ -191,6 +216,7 @@ int em_cx_start(struct em_cx *cx, struct em_cx_req *r, int post)
     r->status = 0;
     r->retry_after_s = -1;
     r->errbuf[0] = '\0';
+    r->etag[0] = '\0';
     r->rc = CURLE_OK;
     bad |= a->easy_setopt(r->easy, CURLOPT_URL, r->url) != CURLE_OK;
     if (post) {
@@ -201,7 +227,8 @@ int em_cx_start(struct em_cx *cx, struct em_cx_req *r, int post)
         /* Not copied: the slot's buffer stays untouched while the request runs. */
         bad |= a->easy_setopt(r->easy, CURLOPT_POSTFIELDS, b->len ? b->p : "") != CURLE_OK;
     } else {
-        bad |= a->easy_setopt(r->easy, CURLOPT_HTTPHEADER, cx->hdr_json) != CURLE_OK;
+        bad |= a->easy_setopt(r->easy, CURLOPT_HTTPHEADER,
+                              r->get_headers ? r->get_headers : cx->hdr_json) != CURLE_OK;
         bad |= a->easy_setopt(r->easy, CURLOPT_HTTPGET, 1L) != CURLE_OK;
     }
     if (bad) {

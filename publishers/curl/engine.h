@@ -55,6 +55,10 @@ struct em_cx_req {
     struct em_buf resp;   /* the reply body, at most resp_max bytes */
     int resp_truncated;   /* the reply was longer than resp_max */
     char errbuf[CURL_ERROR_SIZE];
+    char etag[128];       /* the reply's ETag header as sent, "" when none (or longer) */
+    /* FILLING: headers for a GET instead of the JSON ones (borrowed; feature polls
+     * send If-None-Match); NULL = the usual ones. */
+    struct curl_slist *get_headers;
     /* engine internals */
     CURL *easy;
     struct em_buf zbody;

@@ -41,6 +41,7 @@
 #include "clock.h"
 #include "publisher.h"
 #include "redis/redis.h"
+#include "redis/redis_sub.h"
 
 /*
  * REDIS_FLUSH_EVERY: commands submit() appends before it writes them itself
@@ -55,6 +56,7 @@
 #define REDIS_BACKOFF_MIN_MS     100
 #define REDIS_BACKOFF_MAX_MS     5000
 #define REDIS_HANDSHAKE_MAX      2 /* AUTH + SELECT, or PING */
+#define REDIS_NOTIFY_MAX         4 /* flag acks awaiting their reply */
 #define REDIS_KEY_MAX            1024
 #define REDIS_FLUSH_EVERY        32
 #define REDIS_READ_ROUNDS        32
@@ -69,7 +71,7 @@ enum link_state {
     LINK_READY,      /* handshake answered: accepting messages */
 };
 
-enum entry_kind { ENTRY_DATA, ENTRY_HANDSHAKE };
+enum entry_kind { ENTRY_DATA, ENTRY_HANDSHAKE, ENTRY_NOTIFY };
 
 struct entry {
     uint64_t token;
@@ -103,6 +105,9 @@ struct redis_ctx {
     unsigned cap, head, len;
     unsigned ndata; /* ENTRY_DATA among them: inflight() */
     unsigned nhandshake;
+    unsigned nnotify;
+
+    struct em_redis_sub *sub; /* owned; the feature flag subscription, NULL without */
 };
 
 static void redis_destroy(void *ctx);
@@ -124,7 +129,8 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ FIFO */
 
-/* Cannot overflow: data entries stop at window, handshake ones at REDIS_HANDSHAKE_MAX. */
+/* Cannot overflow: data entries stop at window, handshake ones at REDIS_HANDSHAKE_MAX,
+ * notify ones at REDIS_NOTIFY_MAX. */
 static void fifo_push(struct redis_ctx *c, uint64_t token, int kind)
 {
     struct entry *e;
@@ -139,6 +145,8 @@ static void fifo_push(struct redis_ctx *c, uint64_t token, int kind)
     c->len++;
     if (kind == ENTRY_DATA)
         c->ndata++;
+    else if (kind == ENTRY_NOTIFY)
+        c->nnotify++;
     else
         c->nhandshake++;
 }
@@ -151,6 +159,8 @@ static struct entry fifo_pop(struct redis_ctx *c)
     c->len--;
     if (e.kind == ENTRY_DATA)
         c->ndata--;
+    else if (e.kind == ENTRY_NOTIFY)
+        c->nnotify--;
     else
         c->nhandshake--;
     return e;
@@ -204,7 +214,7 @@ static int flush(struct redis_ctx *c)
 }
 
 /* TCP keepalive, so an idle link to a vanished peer is noticed (up() goes to 0). */
-static void keepalive(int fd)
+void em_redis_keepalive(int fd)
 {
     int on = 1, idle = REDIS_KEEPIDLE_S, intvl = REDIS_KEEPINTVL_S, cnt = REDIS_KEEPCNT;
 
@@ -224,7 +234,7 @@ static void start_handshake(struct redis_ctx *c)
     int rc = REDIS_OK;
 
     if (!c->addr.is_unix)
-        keepalive(c->rc->fd);
+        em_redis_keepalive(c->rc->fd);
     c->state = LINK_HANDSHAKE;
     if (c->password) {
         if (c->username)
@@ -340,6 +350,10 @@ static int handle_reply(struct redis_ctx *c, redisReply *r)
     }
     e = fifo_pop(c);
     c->deadline = em_mono_ms() + c->timeout_ms; /* the clock for the next reply */
+    if (e.kind == ENTRY_NOTIFY) {
+        freeReplyObject(r); /* best effort: an error reply changes nothing */
+        return 0;
+    }
     if (e.kind == ENTRY_HANDSHAKE) {
         int ok = r->type != REDIS_REPLY_ERROR;
 
@@ -469,7 +483,45 @@ static void redis_service(void *ctx)
         check_connect(c);
     if (c->state == LINK_HANDSHAKE || c->state == LINK_READY)
         pump(c);
+    if (c->sub)
+        em_redis_sub_service(c->sub);
     c->in_service = 0;
+}
+
+static int redis_listen(void *ctx, const char *const *topics, size_t n, em_pub_inbox_fn fn,
+                        void *arg)
+{
+    struct redis_ctx *c = ctx;
+
+    if (c->sub) {
+        errno = EALREADY;
+        return -1;
+    }
+    c->sub = em_redis_sub_new(&c->addr, c->username, c->password, c->timeout_ms, topics, n,
+                              fn, arg);
+    return c->sub ? 0 : -1;
+}
+
+static int redis_notify(void *ctx, const char *topic, const char *payload, size_t len)
+{
+    struct redis_ctx *c = ctx;
+
+    if (c->state != LINK_READY || !c->rc || c->rc->err) {
+        errno = ENOTCONN;
+        return -1;
+    }
+    if (c->nnotify >= REDIS_NOTIFY_MAX) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (redisAppendCommand(c->rc, "PUBLISH %s %b", topic, payload, len) != REDIS_OK) {
+        errno = ENOMEM;
+        return -1;
+    }
+    fifo_push(c, 0, ENTRY_NOTIFY);
+    if (!c->in_service)
+        (void)flush(c);
+    return 0;
 }
 
 static int redis_up(void *ctx)
@@ -596,7 +648,7 @@ static void *redis_create(const struct em_pub_conf *conf, em_pub_done_fn done, v
     c->window = conf->window <= 0                 ? REDIS_DEFAULT_WINDOW
                 : conf->window > REDIS_MAX_WINDOW ? REDIS_MAX_WINDOW
                                                   : (unsigned)conf->window;
-    c->cap = c->window + REDIS_HANDSHAKE_MAX;
+    c->cap = c->window + REDIS_HANDSHAKE_MAX + REDIS_NOTIFY_MAX;
     c->fifo = calloc(c->cap, sizeof *c->fifo);
     if (!c->fifo)
         goto oom;
@@ -618,6 +670,7 @@ static void redis_destroy(void *ctx)
     /* Unconfirmed messages are forgotten, not reported (publisher.h). */
     if (c->rc)
         redisFree(c->rc);
+    em_redis_sub_free(c->sub); /* before the password it borrows */
     em_pub_free_secret(c->password);
     explicit_bzero(&c->addr, sizeof c->addr);
     free(c->username);
@@ -634,4 +687,6 @@ const struct em_publisher redis_publisher = {
     .up = redis_up,
     .inflight = redis_inflight,
     .destroy = redis_destroy,
+    .listen = redis_listen,
+    .notify = redis_notify,
 };

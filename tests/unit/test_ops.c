@@ -110,9 +110,9 @@ static void test_metrics_and_status(void)
     CHECK(b.p && !b.oom);
     CHECK(strstr(b.p, "\"id\":\"inv-1\",\"driver\":\"inverter\",\"bus\":\"tcp://127.0.0.1:2\","
                       "\"state\":\"down\",\"up\":false,\"last_error\":\"Connection timed out\""));
-    CHECK(strstr(b.p, "{\"dataset\":\"pms\",\"devices\":[\"bms-1\"],\"publishers\":[{\"name\":"
+    CHECK(strstr(b.p, "{\"dataset\":\"pms\",\"published\":true,\"devices\":[\"bms-1\"],\"publishers\":[{\"name\":"
                       "\"uplink\",\"state\":\"up\",\"pending\":12}]}"));
-    CHECK(strstr(b.p, "{\"dataset\":\"mppt\",\"devices\":[\"mppt-1\"],\"publishers\":[]}"));
+    CHECK(strstr(b.p, "{\"dataset\":\"mppt\",\"published\":true,\"devices\":[\"mppt-1\"],\"publishers\":[]}"));
     em_sb_release(&b);
 
     em_ops_render_latest(o, &b);
@@ -197,6 +197,39 @@ static void test_snapshot_deadline(void)
     em_conf_free(c);
 }
 
+/* Feature flags: a disabled device is neither expected nor missing; the set and
+ * the datasets left out show in the API. */
+static void test_flags_in_ops(void)
+{
+    struct em_conf *c = load();
+    CHECK(c);
+    struct em_ops *o = em_ops_new(c, "boot-1");
+    CHECK(o);
+    char msg[EM_MSG_MAX];
+    em_ops_device(o, 0, bms, strlen(bms), 0, 5);
+    em_ops_device(o, 1, mppt, strlen(mppt), 0, 5);
+    em_ops_device_enabled(o, 2, 0);
+    CHECK(em_ops_site_message(o, 1, 60000, msg, sizeof msg) > 0);
+    CHECK(strstr(msg, "\"quality\":\"ok\""));
+    CHECK(strstr(msg, "\"devices_ok\":2,\"devices_total\":2"));
+    CHECK(strstr(msg, "\"missing\":[]"));
+    em_ops_features(o, "{\"device.inv-1\":false,\"dataset.mppt\":false}", EM_DS_BIT_MPPT);
+    struct em_sb b = {0};
+    em_ops_render_features(o, &b);
+    CHECK_STR(b.p, "{\"features\":{\"device.inv-1\":false,\"dataset.mppt\":false}}\n");
+    em_sb_release(&b);
+    em_ops_render_status(o, &b);
+    CHECK(strstr(b.p, "\"id\":\"inv-1\",\"driver\":\"inverter\""));
+    CHECK(strstr(b.p, "\"state\":\"disabled\""));
+    CHECK(strstr(b.p, "{\"dataset\":\"mppt\",\"published\":false,"));
+    em_sb_release(&b);
+    em_ops_device_enabled(o, 2, 1);
+    CHECK(em_ops_site_message(o, 2, 60000, msg, sizeof msg) > 0);
+    CHECK(strstr(msg, "\"missing\":[\"inv-1\"]"));
+    em_ops_free(o);
+    em_conf_free(c);
+}
+
 static void test_text_buffer(void)
 {
     struct em_sb b = {0};
@@ -217,6 +250,7 @@ int main(void)
     RUN(test_site_gathers_and_lists_missing);
     RUN(test_metrics_and_status);
     RUN(test_snapshot_deadline);
+    RUN(test_flags_in_ops);
     RUN(test_text_buffer);
     DONE();
 }
