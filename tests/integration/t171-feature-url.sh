@@ -49,7 +49,7 @@ check unchanged-not-reapplied test "$(grep -c 'features: applied from features.u
 
 # A new version: applied within a poll or two.
 echo '{"features":{"dataset.pms":true,"dataset.mppt":false}}' >"$T_TMP/flags.json"
-wait_for 4 acked '"active":{"dataset.pms":true,"dataset.mppt":false}'
+wait_for 10 acked '"active":{"dataset.pms":true,"dataset.mppt":false}'
 check new-document-applied acked '"active":{"dataset.pms":true,"dataset.mppt":false}'
 sleep 0.5
 check pms-published-now grows monitoring.pms 1.5
@@ -57,7 +57,7 @@ check mppt-stopped still monitoring.mppt 1.5
 
 # An invalid document: rejected with the reason, the set stays.
 echo '{"features":{"poll.interval_ms":"fast"}}' >"$T_TMP/flags.json"
-wait_for 4 acked '"applied":false'
+wait_for 10 acked '"applied":false'
 check invalid-document-rejected acked "\"applied\":false,\"error\":\"'poll.interval_ms' must be an integer"
 check invalid-keeps-set still monitoring.mppt 1.5
 check invalid-logged grep -q "features: rejected a message from features.url" "$T_TMP/run.err"
