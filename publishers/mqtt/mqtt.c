@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "mqtt/mqtt.h"
+#include "mqtt/mqtt_sub.h"
 #include "mqtt/paho.h"
 #include "publisher.h"
 
@@ -136,6 +137,10 @@ struct mqtt_ctx {
     unsigned nfree;
     struct mqtt_verdict *ring;
     unsigned ring_cap, ring_head, ring_len;
+
+    /* Feature flags: set by listen() before the first connect, then read by
+     * paho's thread too (it has its own lock). NULL without. */
+    struct em_mqtt_inbox *inbox;
 };
 
 static void mqtt_destroy(void *ctx);
@@ -237,6 +242,8 @@ static void mqtt_connected(void *context, char *cause)
     c->connected = 1;
     c->need_online = 1;
     pthread_mutex_unlock(&c->lock);
+    if (c->inbox)
+        em_mqtt_inbox_connected(c->inbox);
 }
 
 /* connect onFailure: the core thread tries again after the backoff. */
@@ -270,12 +277,14 @@ static void mqtt_lost(void *context, char *cause)
     pthread_mutex_unlock(&c->lock);
 }
 
-/* Paho requires a messageArrived callback; we subscribe to nothing. */
+/* Only the feature flag topics are subscribed (listen). */
 static int mqtt_arrived(void *context, char *topic, int topiclen, MQTTAsync_message *msg)
 {
     struct mqtt_ctx *c = context;
 
     (void)topiclen;
+    if (c->inbox && msg->payloadlen >= 0)
+        em_mqtt_inbox_put(c->inbox, topic, msg->payload, (size_t)msg->payloadlen);
     c->paho->freeMessage(&msg);
     c->paho->free(topic);
     return 1;
@@ -469,6 +478,13 @@ static void mqtt_service(void *ctx)
     struct mqtt_ctx *c = ctx;
 
     pump(c);
+    if (c->inbox) {
+        int connected;
+        pthread_mutex_lock(&c->lock);
+        connected = c->connected;
+        pthread_mutex_unlock(&c->lock);
+        em_mqtt_inbox_service(c->inbox, c->paho, c->client, connected);
+    }
     /*
      * Take verdicts in batches under one lock, and call done() without it:
      * done() may call submit(), which takes the lock.
@@ -810,6 +826,7 @@ static void mqtt_destroy(void *ctx)
         /* May call mqtt_failed for what is still in flight: lock must be free. */
         c->paho->destroy(&c->client);
     }
+    em_mqtt_inbox_free(c->inbox); /* paho and its threads are gone */
     em_pub_free_secret(c->password);
     free(c->slots);
     free(c->free_slots);
@@ -821,6 +838,44 @@ static void mqtt_destroy(void *ctx)
     free(c);
 }
 
+static int mqtt_listen(void *ctx, const char *const *topics, size_t n, em_pub_inbox_fn fn,
+                       void *arg)
+{
+    struct mqtt_ctx *c = ctx;
+
+    if (c->inbox || c->started) {
+        errno = EALREADY; /* once, before the first connect (paho reads c->inbox) */
+        return -1;
+    }
+    c->inbox = em_mqtt_inbox_new(topics, n, 1, fn, arg);
+    return c->inbox ? 0 : -1;
+}
+
+/* Fire and forget at QoS 1, like the "online" status. */
+static int mqtt_notify(void *ctx, const char *topic, const char *payload, size_t len)
+{
+    struct mqtt_ctx *c = ctx;
+    MQTTAsync_message msg = MQTTAsync_message_initializer;
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    int connected;
+
+    pthread_mutex_lock(&c->lock);
+    connected = c->connected;
+    pthread_mutex_unlock(&c->lock);
+    if (!connected) {
+        errno = ENOTCONN;
+        return -1;
+    }
+    msg.payload = (void *)payload;
+    msg.payloadlen = (int)len;
+    msg.qos = 1;
+    if (c->paho->sendMessage(c->client, topic, &msg, &ro) != MQTTASYNC_SUCCESS) {
+        errno = EAGAIN;
+        return -1;
+    }
+    return 0;
+}
+
 const struct em_publisher mqtt_publisher = {
     .abi = EM_PUBLISHER_ABI,
     .name = "mqtt",
@@ -830,4 +885,6 @@ const struct em_publisher mqtt_publisher = {
     .up = mqtt_up,
     .inflight = mqtt_inflight,
     .destroy = mqtt_destroy,
+    .listen = mqtt_listen,
+    .notify = mqtt_notify,
 };

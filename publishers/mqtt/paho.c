@@ -36,6 +36,7 @@ static int load(struct variant *v, char *err, size_t errlen)
         PAHO(createWithOptions), PAHO(setCallbacks), PAHO(setConnected),
         PAHO(connect),           PAHO(sendMessage),  PAHO(destroy),
         PAHO(strerror),          PAHO(freeMessage),  PAHO(free),
+        PAHO(subscribeMany),
         {"MQTTAsync_global_init", &global_init},
     };
 #undef PAHO

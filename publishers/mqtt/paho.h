@@ -26,6 +26,7 @@ struct em_paho {
     __typeof__(MQTTAsync_setConnected) *setConnected;
     __typeof__(MQTTAsync_connect) *connect;
     __typeof__(MQTTAsync_sendMessage) *sendMessage;
+    __typeof__(MQTTAsync_subscribeMany) *subscribeMany;
     __typeof__(MQTTAsync_destroy) *destroy;
     __typeof__(MQTTAsync_strerror) *strerror;
     __typeof__(MQTTAsync_freeMessage) *freeMessage;
