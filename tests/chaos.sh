@@ -34,7 +34,7 @@ SEED=${CHAOS_SEED:-$$}
 RANDOM=$SEED
 echo "chaos: $DUR s, seed $SEED"
 
-PS=$(free_port) PQ=$(free_port) PT=$(free_port) PM=$(free_port)
+PS=$(free_port) PQ=$(free_port) PT=$(free_port) PM=$(free_port) PH=$(free_port)
 printf '' >"$T_TMP/faults"
 start_sim --tcp "127.0.0.1:$PS" --device epever-tracer@1 --device seplos-v3@2 --device sunspec@3 \
     --control "$T_TMP/faults"
@@ -52,9 +52,11 @@ write_conf "$T_TMP/c.json" "[
   {\"id\": \"bms-1\", \"driver\": \"pms\", \"profile\": \"seplos-v3\", \"bus\": \"$B\", \"unit\": 2, \"interval_ms\": 200},
   {\"id\": \"inv-1\", \"driver\": \"inverter\", \"profile\": \"sunspec\", \"bus\": \"$B\", \"unit\": 3, \"interval_ms\": 200}]" \
     "{\"backend\": \"redis\", \"url\": \"redis://127.0.0.1:$PQ/0\"}" \
-    "[{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PM\", \"qos\": 1},
+    "[{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PM\", \"qos\": 1, \"features\": true},
       {\"name\": \"cloud\", \"type\": \"redis\", \"url\": \"redis://127.0.0.1:$PT/0\", \"mode\": \"stream\",
        \"stream_maxlen\": 100000000}]"
+# The local API, so the run can see that flags exist (and flags arrive on the MQTT uplink).
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d['http']={'listen':'127.0.0.1:$PH'}; json.dump(d, open(sys.argv[1],'w'))" "$T_TMP/c.json"
 "$EDGEMON" check -c "$T_TMP/c.json" >/dev/null || { fail config "$("$EDGEMON" check -c "$T_TMP/c.json")"; exit 1; }
 
 mosquitto_sub -h 127.0.0.1 -p "$PM" -c -i chaos-checker -q 1 -t 'monitoring/#' \
@@ -79,7 +81,6 @@ restart_redis() { # PORT: same port, same directory (its AOF)
 }
 set_faults() { printf '%s\n' "$@" >"$T_TMP/faults.tmp" && mv "$T_TMP/faults.tmp" "$T_TMP/faults"; }
 has_flags() { curl -fsS -m 1 "http://127.0.0.1:$PH/api/features" >/dev/null 2>&1; }
-PH=0
 start_agent
 wait_for 15 grep -q '"seq":5' "$T_TMP/sub.txt" || fail first-messages "nothing arrived"
 
@@ -175,6 +176,16 @@ pending_total() {
 drained() { [ "$(pending_total)" -lt 5 ]; }
 wait_for 120 drained
 check backlog-drained drained
+# After all that, flags still work: a broken message is refused, a valid one applied.
+mosquitto_pub -h 127.0.0.1 -p "$PM" -q 1 -t system.feature -m '{"features": {"poll.interval_ms": 7}}'
+mosquitto_pub -h 127.0.0.1 -p "$PM" -q 1 -t system.feature \
+    -m '{"features": {"log.level": "info", "poll.interval_ms": 250}}'
+flags_work() {
+    grep -q "rejected a message from uplink system.feature: 'poll.interval_ms' must be" "$T_TMP/run.err" &&
+        curl -fsS -m 1 "http://127.0.0.1:$PH/api/features" | grep -q '"poll.interval_ms":250'
+}
+wait_for 10 flags_work
+check flags-after-chaos flags_work
 sleep 2
 rss_sample
 stop_pid "$AGENT"
