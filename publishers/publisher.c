@@ -231,3 +231,14 @@ void em_pub_free_secret(char *s)
     explicit_bzero(s, strlen(s));
     free(s);
 }
+
+void em_pub_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || !errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}

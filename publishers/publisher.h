@@ -170,6 +170,10 @@ int em_pub_secret_private(const char *path, mode_t mode, char *err, size_t errle
  */
 const char *em_pub_url_shown(const char *url, char *out, size_t outlen);
 
+/* A create() error message into err (which may be NULL or 0 long). */
+void em_pub_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /*
  * A warning "[pub:TYPE:NAME] ..." from a publisher, at most one per (type, name,
  * what) every interval_s seconds (em_log_should), so an uplink that fails on every

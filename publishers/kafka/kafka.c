@@ -80,20 +80,6 @@ struct kafka_ctx {
 
 static void kafka_destroy(void *ctx);
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -248,7 +234,7 @@ static int set(const struct em_rdk *k, rd_kafka_conf_t *kc, const char *name,
 
     if (k->conf_set(kc, name, value, why, sizeof why) == RD_KAFKA_CONF_OK)
         return 0;
-    set_err(err, errlen, "librdkafka setting %s: %s", name, why);
+    em_pub_err(err, errlen, "librdkafka setting %s: %s", name, why);
     return -1;
 }
 
@@ -274,7 +260,7 @@ static int build(struct kafka_ctx *c, char *err, size_t errlen)
     int rc = 0;
 
     if (!kc) {
-        set_err(err, errlen, "out of memory");
+        em_pub_err(err, errlen, "out of memory");
         return -1;
     }
     rc |= set(k, kc, "bootstrap.servers", conf->bootstrap_servers, err, errlen);
@@ -322,7 +308,7 @@ static int build(struct kafka_ctx *c, char *err, size_t errlen)
     c->rk = k->new_(RD_KAFKA_PRODUCER, kc, why, sizeof why);
     if (!c->rk) {
         k->conf_destroy(kc);
-        set_err(err, errlen, "cannot create the Kafka producer: %s", why);
+        em_pub_err(err, errlen, "cannot create the Kafka producer: %s", why);
         return -1;
     }
     return 0;
@@ -450,11 +436,11 @@ static void *kafka_create(const struct em_pub_conf *conf, em_pub_done_fn done, v
     if (err && errlen)
         err[0] = '\0';
     if (!conf || !done) {
-        set_err(err, errlen, "no configuration or done callback");
+        em_pub_err(err, errlen, "no configuration or done callback");
         return NULL;
     }
     if (!conf->bootstrap_servers || !*conf->bootstrap_servers) {
-        set_err(err, errlen, "bootstrap_servers: missing");
+        em_pub_err(err, errlen, "bootstrap_servers: missing");
         return NULL;
     }
     c = calloc(1, sizeof *c);
@@ -469,7 +455,7 @@ static void *kafka_create(const struct em_pub_conf *conf, em_pub_done_fn done, v
     c->topic = conf->topic && *conf->topic ? conf->topic : KAFKA_DEFAULT_TOPIC;
     if (em_topic_render(c->topic, "pms", "dev", c->agent, c->site, probe, sizeof probe) < 0 &&
         errno == EINVAL) {
-        set_err(err, errlen, "topic '%s' has an unknown {placeholder}", c->topic);
+        em_pub_err(err, errlen, "topic '%s' has an unknown {placeholder}", c->topic);
         goto fail;
     }
     c->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : KAFKA_DEFAULT_TIMEOUT_MS;
@@ -479,7 +465,7 @@ static void *kafka_create(const struct em_pub_conf *conf, em_pub_done_fn done, v
     if (conf->client_id) {
         if (em_topic_render(conf->client_id, "", "", c->agent, c->site, c->client_id,
                             sizeof c->client_id) < 0) {
-            set_err(err, errlen, "client_id '%s' is too long or has an unknown {placeholder}",
+            em_pub_err(err, errlen, "client_id '%s' is too long or has an unknown {placeholder}",
                     conf->client_id);
             goto fail;
         }
@@ -505,11 +491,11 @@ static void *kafka_create(const struct em_pub_conf *conf, em_pub_done_fn done, v
             goto oom;
     }
     if (c->password && !conf->username) {
-        set_err(err, errlen, "password needs a username (SASL PLAIN)");
+        em_pub_err(err, errlen, "password needs a username (SASL PLAIN)");
         goto fail;
     }
     if (conf->username && !c->password) {
-        set_err(err, errlen, "username '%s' needs a password or password_file",
+        em_pub_err(err, errlen, "username '%s' needs a password or password_file",
                 conf->username);
         goto fail;
     }
@@ -526,7 +512,7 @@ static void *kafka_create(const struct em_pub_conf *conf, em_pub_done_fn done, v
     return c;
 
 oom:
-    set_err(err, errlen, "out of memory");
+    em_pub_err(err, errlen, "out of memory");
 fail:
     kafka_destroy(c);
     return NULL;

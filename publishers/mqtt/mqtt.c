@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "mqtt/mqtt.h"
+#include "mqtt/mqtt_conf.h"
 #include "mqtt/mqtt_sub.h"
 #include "mqtt/paho.h"
 #include "publisher.h"
@@ -47,8 +48,6 @@
 #define MQTT_DEFAULT_WINDOW     64
 #define MQTT_MAX_WINDOW         32768 /* half of MQTT's 16-bit packet id space */
 #define MQTT_DEFAULT_TIMEOUT_MS 5000
-#define MQTT_PORT               1883
-#define MQTTS_PORT              8883
 /* A dead link is noticed within 1.5 keepalives when nothing is in flight. */
 #define MQTT_KEEPALIVE_S        30
 /*
@@ -68,9 +67,6 @@
  */
 #define MQTT_QOS2_INFLIGHT      20
 #define MQTT_DISCONNECT_MS      1000 /* destroy(): wait for the "offline" PUBACK */
-#define MQTT_TOPIC_MAX          1024
-#define MQTT_URI_MAX            512
-#define MQTT_ID_MAX             256
 
 enum slot_state {
     SLOT_FREE,
@@ -144,20 +140,6 @@ struct mqtt_ctx {
 };
 
 static void mqtt_destroy(void *ctx);
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static struct timespec mono_now(void)
 {
@@ -393,12 +375,6 @@ static void pump(struct mqtt_ctx *c)
         send_online(c);
 }
 
-/* A topic we may publish to: MQTT forbids wildcards in PUBLISH (the broker drops the link). */
-static int topic_ok(const char *t)
-{
-    return *t && !strpbrk(t, "+#");
-}
-
 static enum em_pub_result mqtt_submit(void *ctx, const struct em_pub_msg *m)
 {
     struct mqtt_ctx *c = ctx;
@@ -414,7 +390,7 @@ static enum em_pub_result mqtt_submit(void *ctx, const struct em_pub_msg *m)
     if (m->len > INT_MAX ||
         em_topic_render(c->topic, m->dataset, m->device, c->agent, c->site, topic,
                         sizeof topic) < 0 ||
-        !topic_ok(topic)) {
+        !em_mqtt_topic_ok(topic)) {
         c->done(c->core, m->token, EM_PUB_DROP);
         return EM_PUB_OK;
     }
@@ -529,79 +505,6 @@ static unsigned mqtt_inflight(void *ctx)
  * mqtt://HOST[:PORT] -> tcp://HOST:PORT, mqtts://... -> ssl://HOST:PORT.
  * Returns 0, or -1 with a message in err.
  */
-static int parse_url(const char *url, char *uri, size_t urilen, int *tls, char *err,
-                     size_t errlen)
-{
-    const char *host, *end;
-    char *stop, shown[256]; /* the url for messages, credentials masked */
-    long port;
-    int n;
-
-    if (!url || !*url) {
-        set_err(err, errlen, "url is not set");
-        return -1;
-    }
-    if (strncmp(url, "mqtt://", 7) == 0) {
-        *tls = 0;
-        host = url + 7;
-    } else if (strncmp(url, "mqtts://", 8) == 0) {
-#ifdef EM_MQTT_NO_TLS
-        /* Built with MQTT_TLS=no: linked to paho without OpenSSL. */
-        set_err(err, errlen, "'%s': this build has no MQTT over TLS (MQTT_TLS=no)",
-                em_pub_url_shown(url, shown, sizeof shown));
-        return -1;
-#endif
-        *tls = 1;
-        host = url + 8;
-    } else {
-        set_err(err, errlen, "unsupported url '%s' (use mqtt:// or mqtts://)",
-                em_pub_url_shown(url, shown, sizeof shown));
-        return -1;
-    }
-    if (*host == '[') { /* IPv6 literal, kept in brackets for paho */
-        end = strchr(host, ']');
-        if (!end)
-            goto bad;
-        end++;
-    } else {
-        end = host + strcspn(host, ":/");
-    }
-    if (end == host)
-        goto bad;
-    stop = (char *)end;
-    port = *tls ? MQTTS_PORT : MQTT_PORT;
-    if (*end == ':') {
-        errno = 0;
-        port = strtol(end + 1, &stop, 10);
-        if (errno || stop == end + 1 || port < 1 || port > 65535)
-            goto bad;
-    }
-    if (*stop == '/') /* a bare trailing slash is harmless; a path is not */
-        stop++;
-    if (*stop)
-        goto bad;
-    n = snprintf(uri, urilen, "%s://%.*s:%ld", *tls ? "ssl" : "tcp", (int)(end - host), host,
-                 port);
-    if (n < 0 || (size_t)n >= urilen) {
-        set_err(err, errlen, "url '%s' is too long", em_pub_url_shown(url, shown, sizeof shown));
-        return -1;
-    }
-    return 0;
-
-bad:
-    set_err(err, errlen, "invalid url '%s' (expected mqtt[s]://HOST[:PORT])",
-            em_pub_url_shown(url, shown, sizeof shown));
-    return -1;
-}
-
-static int readable(const char *key, const char *path, char *err, size_t errlen)
-{
-    if (access(path, R_OK) == 0)
-        return 0;
-    set_err(err, errlen, "cannot read %s '%s': %s", key, path, strerror(errno));
-    return -1;
-}
-
 static void *mqtt_create(const struct em_pub_conf *conf, em_pub_done_fn done, void *core,
                          char *err, size_t errlen)
 {
@@ -609,12 +512,13 @@ static void *mqtt_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
     MQTTAsync_createOptions cropts = MQTTAsync_createOptions_initializer;
     pthread_condattr_t cattr;
     char probe[MQTT_TOPIC_MAX];
-    int tls = 0, n, rc;
+    struct em_mqtt_names names;
+    int tls = 0, rc;
 
     if (err && errlen)
         err[0] = '\0';
     if (!conf || !done) {
-        set_err(err, errlen, "no configuration or done callback");
+        em_pub_err(err, errlen, "no configuration or done callback");
         return NULL;
     }
     c = calloc(1, sizeof *c);
@@ -640,16 +544,16 @@ static void *mqtt_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
     c->site = conf->site;
 
     if (!conf->agent || !*conf->agent) {
-        set_err(err, errlen, "agent id is not set");
+        em_pub_err(err, errlen, "agent id is not set");
         goto fail;
     }
     if (conf->qos < 0 || conf->qos > 2) {
-        set_err(err, errlen, "qos %d is not 0, 1 or 2", conf->qos);
+        em_pub_err(err, errlen, "qos %d is not 0, 1 or 2", conf->qos);
         goto fail;
     }
     c->qos = conf->qos;
     if (conf->window > MQTT_MAX_WINDOW) {
-        set_err(err, errlen, "window %d is larger than %d", conf->window, MQTT_MAX_WINDOW);
+        em_pub_err(err, errlen, "window %d is larger than %d", conf->window, MQTT_MAX_WINDOW);
         goto fail;
     }
     c->window = conf->window > 0 ? (unsigned)conf->window : MQTT_DEFAULT_WINDOW;
@@ -659,52 +563,20 @@ static void *mqtt_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
     c->topic = conf->topic ? conf->topic : MQTT_DEFAULT_TOPIC;
     if (em_topic_render(c->topic, "pms", "dev", c->agent, c->site, probe, sizeof probe) < 0 &&
         errno == EINVAL) {
-        set_err(err, errlen, "topic '%s' has an unknown {placeholder}", c->topic);
+        em_pub_err(err, errlen, "topic '%s' has an unknown {placeholder}", c->topic);
         goto fail;
     }
 
-    if (parse_url(conf->url, c->uri, sizeof c->uri, &tls, err, errlen) < 0)
+    if (em_mqtt_names(conf, &names, err, errlen) < 0)
         goto fail;
-    if (!tls && (conf->ca_file || conf->cert_file || conf->key_file)) {
-        set_err(err, errlen, "ca_file/cert_file/key_file need an mqtts:// url, not '%s'",
-                conf->url);
-        goto fail;
-    }
-    if (conf->key_file && !conf->cert_file) {
-        set_err(err, errlen, "key_file '%s' given without cert_file", conf->key_file);
-        goto fail;
-    }
-    if ((conf->ca_file && readable("ca_file", conf->ca_file, err, errlen) < 0) ||
-        (conf->cert_file && readable("cert_file", conf->cert_file, err, errlen) < 0) ||
-        (conf->key_file && readable("key_file", conf->key_file, err, errlen) < 0))
-        goto fail;
-
-    if (conf->password && conf->password_file) {
-        set_err(err, errlen, "set password or password_file, not both");
-        goto fail;
-    }
+    tls = names.tls;
+    memcpy(c->uri, names.uri, sizeof c->uri);
+    memcpy(c->client_id, names.client_id, sizeof c->client_id);
+    memcpy(c->status_topic, names.status_topic, sizeof c->status_topic);
     if (conf->password_file) {
         c->password = em_pub_read_secret("password_file", conf->password_file, err, errlen);
         if (!c->password)
             goto fail;
-    }
-    if ((conf->password || conf->password_file) && !conf->username) {
-        set_err(err, errlen, "a password needs a username (MQTT 3.1.1)");
-        goto fail;
-    }
-
-    if (conf->client_id)
-        n = snprintf(c->client_id, sizeof c->client_id, "%s", conf->client_id);
-    else
-        n = snprintf(c->client_id, sizeof c->client_id, "edgemon-%s", conf->agent);
-    if (n < 0 || (size_t)n >= sizeof c->client_id || !*c->client_id) {
-        set_err(err, errlen, "client_id is empty or too long");
-        goto fail;
-    }
-    n = snprintf(c->status_topic, sizeof c->status_topic, "edgemon/%s/status", conf->agent);
-    if (n < 0 || (size_t)n >= sizeof c->status_topic || !topic_ok(c->status_topic)) {
-        set_err(err, errlen, "agent id '%s' cannot be part of an MQTT topic", conf->agent);
-        goto fail;
     }
 
     c->nslots = 2 * c->window;
@@ -738,14 +610,14 @@ static void *mqtt_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
                                     MQTTCLIENT_PERSISTENCE_NONE, NULL, &cropts);
     if (rc != MQTTASYNC_SUCCESS) {
         c->client = NULL;
-        set_err(err, errlen, "cannot create MQTT client for '%s': %s", c->uri,
+        em_pub_err(err, errlen, "cannot create MQTT client for '%s': %s", c->uri,
                  c->paho->strerror(rc));
         goto fail;
     }
     if (c->paho->setCallbacks(c->client, c, mqtt_lost, mqtt_arrived, NULL) !=
             MQTTASYNC_SUCCESS ||
         c->paho->setConnected(c->client, c, mqtt_connected) != MQTTASYNC_SUCCESS) {
-        set_err(err, errlen, "cannot set MQTT callbacks");
+        em_pub_err(err, errlen, "cannot set MQTT callbacks");
         goto fail;
     }
 
@@ -789,7 +661,7 @@ static void *mqtt_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
     return c;
 
 oom:
-    set_err(err, errlen, "out of memory");
+    em_pub_err(err, errlen, "out of memory");
 fail:
     mqtt_destroy(c);
     return NULL;

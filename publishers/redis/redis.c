@@ -112,20 +112,6 @@ struct redis_ctx {
 
 static void redis_destroy(void *ctx);
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 
 /* ------------------------------------------------------------------ FIFO */
 
@@ -545,11 +531,11 @@ static int take_credentials(struct redis_ctx *c, const struct em_pub_conf *conf,
     int in_url = c->addr.password[0] != '\0';
 
     if ((in_url ? 1 : 0) + (conf->password ? 1 : 0) + (conf->password_file ? 1 : 0) > 1) {
-        set_err(err, errlen, "password: give it once (url, password or password_file)");
+        em_pub_err(err, errlen, "password: give it once (url, password or password_file)");
         return -1;
     }
     if (c->addr.username[0] && conf->username) {
-        set_err(err, errlen, "username: give it in the url or as username, not both");
+        em_pub_err(err, errlen, "username: give it in the url or as username, not both");
         return -1;
     }
     if (conf->password_file) {
@@ -567,14 +553,14 @@ static int take_credentials(struct redis_ctx *c, const struct em_pub_conf *conf,
         if (!c->username)
             goto oom;
         if (!c->password) {
-            set_err(err, errlen, "username '%s' needs a password", c->username);
+            em_pub_err(err, errlen, "username '%s' needs a password", c->username);
             return -1;
         }
     }
     return 0;
 
 oom:
-    set_err(err, errlen, "out of memory");
+    em_pub_err(err, errlen, "out of memory");
     return -1;
 }
 
@@ -590,7 +576,7 @@ static void *redis_create(const struct em_pub_conf *conf, em_pub_done_fn done, v
     if (err && errlen)
         err[0] = '\0';
     if (!conf || !done) {
-        set_err(err, errlen, "no configuration or done callback");
+        em_pub_err(err, errlen, "no configuration or done callback");
         return NULL;
     }
     c = calloc(1, sizeof *c);
@@ -608,11 +594,11 @@ static void *redis_create(const struct em_pub_conf *conf, em_pub_done_fn done, v
 
     if (!conf->url || strncasecmp(conf->url, "redis://", 8) != 0) {
         /* The url is not echoed: it may hold a password, and this ends up in the log. */
-        set_err(err, errlen, "url must start with redis://");
+        em_pub_err(err, errlen, "url must start with redis://");
         goto fail;
     }
     if (em_busaddr_parse_redis(conf->url, &c->addr, probe, sizeof probe) < 0) {
-        set_err(err, errlen, "url: %s", probe);
+        em_pub_err(err, errlen, "url: %s", probe);
         goto fail;
     }
     if (take_credentials(c, conf, err, errlen) < 0)
@@ -623,7 +609,7 @@ static void *redis_create(const struct em_pub_conf *conf, em_pub_done_fn done, v
     } else if (strcmp(conf->mode, "stream") == 0) {
         c->stream = 1;
     } else {
-        set_err(err, errlen, "mode '%s' is not publish or stream", conf->mode);
+        em_pub_err(err, errlen, "mode '%s' is not publish or stream", conf->mode);
         goto fail;
     }
 
@@ -633,12 +619,12 @@ static void *redis_create(const struct em_pub_conf *conf, em_pub_done_fn done, v
                : conf->channel ? conf->channel
                                : REDIS_DEFAULT_TOPIC;
     if (!*c->topic) {
-        set_err(err, errlen, "%s is empty", field);
+        em_pub_err(err, errlen, "%s is empty", field);
         goto fail;
     }
     rc = em_topic_render(c->topic, "pms", "dev", c->agent, c->site, probe, sizeof probe);
     if (rc < 0 && errno == EINVAL) {
-        set_err(err, errlen, "%s '%s' has an unknown {placeholder}", field, c->topic);
+        em_pub_err(err, errlen, "%s '%s' has an unknown {placeholder}", field, c->topic);
         goto fail;
     }
 
@@ -655,7 +641,7 @@ static void *redis_create(const struct em_pub_conf *conf, em_pub_done_fn done, v
     return c;
 
 oom:
-    set_err(err, errlen, "out of memory");
+    em_pub_err(err, errlen, "out of memory");
 fail:
     redis_destroy(c);
     return NULL;
