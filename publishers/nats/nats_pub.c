@@ -45,6 +45,7 @@
 #include <cjson/cJSON.h>
 
 #include "curl/wire.h"
+#include "log.h"
 #include "nats/nats_pub.h"
 #include "nats/natslib.h"
 #include "publisher.h"
@@ -564,8 +565,8 @@ static void nats_service(void *ctx)
         c->next_task_ms = now + NATS_RETRY_TASK_MS;
     }
     if (created)
-        em_pub_warn("nats", c->name, 0, "created", "created JetStream stream '%s' (subjects %s)",
-                    c->stream, c->subjects);
+        log_info("[pub:nats:%s] created JetStream stream '%s' (subjects %s)", c->name, c->stream,
+                 c->subjects);
 
     if (!c->nc) {
         if (!busy && now >= c->next_task_ms)
@@ -647,6 +648,18 @@ static unsigned nats_inflight(void *ctx)
 
 /* ---------------------------------------------------------------- create */
 
+/*
+ * With a connected callback, natsConnection_Connect returns NATS_NOT_YET_CONNECTED
+ * after one failed attempt and libnats goes on in the background; with NULL it
+ * would block until connected. It runs on a libnats thread and touches nothing
+ * (the state is polled), so it can never outlive what it refers to.
+ */
+static void on_connected(natsConnection *nc, void *closure)
+{
+    (void)nc;
+    (void)closure;
+}
+
 /* Every option; 0, or -1 with a message in err. */
 static int build_options(struct nats_ctx *c, const struct em_pub_conf *conf, char *err,
                          size_t errlen)
@@ -675,7 +688,7 @@ static int build_options(struct nats_ctx *c, const struct em_pub_conf *conf, cha
     if (s == NATS_OK)
         s = n->Options_SetReconnectBufSize(c->opts, NATS_RECONNECT_BUF);
     if (s == NATS_OK)
-        s = n->Options_SetRetryOnFailedConnect(c->opts, true, NULL, NULL);
+        s = n->Options_SetRetryOnFailedConnect(c->opts, true, on_connected, NULL);
     if (s == NATS_OK)
         s = n->Options_SetPingInterval(c->opts, NATS_PING_INTERVAL_MS);
     if (s == NATS_OK)
