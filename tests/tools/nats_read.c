@@ -38,7 +38,8 @@ static void print_msg(natsMsg *m)
            natsMsg_GetData(m));
 }
 
-static natsConnection *connect_to(const char *url)
+/* A subscriber (`reconnect`) survives server restarts; a dump fails at once. */
+static natsConnection *connect_to(const char *url, int reconnect)
 {
     natsConnection *nc = NULL;
     natsOptions *o = NULL;
@@ -49,7 +50,11 @@ static natsConnection *connect_to(const char *url)
     if (s == NATS_OK)
         s = natsOptions_SetTimeout(o, 2000);
     if (s == NATS_OK)
-        s = natsOptions_SetAllowReconnect(o, false);
+        s = natsOptions_SetAllowReconnect(o, reconnect != 0);
+    if (s == NATS_OK && reconnect)
+        s = natsOptions_SetMaxReconnect(o, -1);
+    if (s == NATS_OK && reconnect)
+        s = natsOptions_SetReconnectWait(o, 100);
     if (s == NATS_OK)
         s = natsConnection_Connect(&nc, o);
     natsOptions_Destroy(o);
@@ -62,7 +67,7 @@ static natsConnection *connect_to(const char *url)
 
 static int dump_stream(const char *url, const char *stream)
 {
-    natsConnection *nc = connect_to(url);
+    natsConnection *nc = connect_to(url, 0);
     jsCtx *js = NULL;
     jsStreamInfo *si = NULL;
     jsOptions jo;
@@ -105,7 +110,7 @@ out:
 
 static int subscribe(const char *url, const char *subject)
 {
-    natsConnection *nc = connect_to(url);
+    natsConnection *nc = connect_to(url, 1);
     natsSubscription *sub = NULL;
     natsStatus s;
 
