@@ -42,8 +42,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "curl/wire.h"
 #include "log.h"
 #include "nats/nats_pub.h"
@@ -110,21 +108,20 @@ struct nats_ctx {
     /* core mode: markers */
     uint64_t marker_next;    /* id the next marker will get */
     uint64_t marker_out;     /* id of the marker in flight, 0 when none */
-    int64_t marker_deadline;
     unsigned unmarked;       /* slots published after the last marker went out */
 
     /* Shared with the worker thread: under lock. */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     pthread_t thread;
-    int thread_started, lock_ready;
+    int thread_started;
     int quit, task, busy;
-    int connected_once;      /* the worker has set w_nc / w_sub */
+    /* The worker's results: see do_connect. */
     natsConnection *w_nc;
     natsSubscription *w_sub;
-    int stream_ok;           /* jetstream: the stream exists */
-    int stream_created;
-    char w_err[NATS_ERR_MAX]; /* the last worker failure, logged by the core thread */
+    int w_created;            /* it created the stream */
+    char w_err[NATS_ERR_MAX]; /* its last failure, logged by the core thread */
+    _Atomic int stream_ok;    /* jetstream: the stream exists (read without the lock) */
 };
 
 static void nats_destroy(void *ctx);
@@ -147,145 +144,85 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 enum em_pub_result em_nats_puback(const char *data, size_t len, char *why, size_t whylen)
 {
-    cJSON *root = data && len ? cJSON_ParseWithLength(data, len) : NULL;
-    const cJSON *e, *seq;
-    enum em_pub_result r = EM_PUB_RETRY;
+    /*
+     * JetStream API, io.nats.jetstream.api.v1.pub_ack_response:
+     * {"stream":S,"seq":N[,"duplicate":true]} or {"error":{"code":C,"err_code":E,
+     * "description":D}}. Keys, not a parse: the stream name is an identifier, so a
+     * key pattern cannot occur inside a value. (No cJSON: flash is short.)
+     */
+    static const char dkey[] = "\"description\":\"";
+    const char *e = data ? memmem(data, len, "\"error\":", 8) : NULL;
+    const char *q = data ? memmem(data, len, "\"seq\":", 6) : NULL;
+    size_t n = 0;
 
-    if (why && whylen)
-        why[0] = '\0';
-    if (!root) {
-        set_err(why, whylen, "unreadable PubAck");
-        return EM_PUB_RETRY;
+    if (!e && q && q + 6 < data + len && q[6] >= '1' && q[6] <= '9')
+        return EM_PUB_OK;
+    if (e && (e = memmem(e, len - (size_t)(e - data), dkey, sizeof dkey - 1))) {
+        e += sizeof dkey - 1;
+        while (e + n < data + len && e[n] != '"')
+            n++;
     }
-    /* JetStream API: io.nats.jetstream.api.v1.pub_ack_response (ADR-1/ADR-4). */
-    e = cJSON_GetObjectItemCaseSensitive(root, "error");
-    seq = cJSON_GetObjectItemCaseSensitive(root, "seq");
-    if (e) {
-        const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "description");
-        const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "err_code");
-
-        set_err(why, whylen, "%s (err_code %d)",
-                cJSON_IsString(d) ? d->valuestring : "error",
-                cJSON_IsNumber(code) ? code->valueint : 0);
-    } else if (cJSON_IsNumber(seq) && seq->valuedouble >= 1) {
-        r = EM_PUB_OK;
-    } else {
-        set_err(why, whylen, "PubAck without seq");
-    }
-    cJSON_Delete(root);
-    return r;
+    /* A negative precision prints the whole string. */
+    set_err(why, whylen, "%.*s", n ? (int)n : -1, n ? e : "no PubAck");
+    return EM_PUB_RETRY;
 }
 
 int em_nats_stream_subjects(const char *tmpl, const char *agent, const char *site, char *out,
                             size_t outlen)
 {
-    char tok[NATS_SUBJECT_MAX], rendered[NATS_SUBJECT_MAX];
-    size_t n = 0;
+    int n = em_topic_render(tmpl, "*", "*", agent, site, out, outlen);
 
-    if (!tmpl || !out || !outlen) {
-        errno = EINVAL;
-        return -1;
-    }
-    for (const char *p = tmpl;;) {
-        size_t tl = strcspn(p, ".");
-        const char *piece;
-        size_t pl;
-        int r;
-
-        if (tl >= sizeof tok) {
-            errno = ENAMETOOLONG;
+    /* Subjects match token by token: a variable may only be a whole token. */
+    for (char *p = out; n > 0 && (p = strchr(p, '*')); p++) {
+        if ((p > out && p[-1] != '.') || (p[1] && p[1] != '.')) {
+            errno = EINVAL;
             return -1;
         }
-        memcpy(tok, p, tl);
-        tok[tl] = '\0';
-        /* Subjects are matched token by token: a variable token becomes '*'. */
-        if (strstr(tok, "{dataset}") || strstr(tok, "{id}")) {
-            piece = "*";
-        } else {
-            r = em_topic_render(tok, "", "", agent, site, rendered, sizeof rendered);
-            if (r < 0)
-                return -1;
-            piece = rendered;
-        }
-        pl = strlen(piece);
-        if (n + pl + 2 > outlen) {
-            errno = ENAMETOOLONG;
-            return -1;
-        }
-        memcpy(out + n, piece, pl);
-        n += pl;
-        if (!p[tl])
-            break;
-        out[n++] = '.';
-        p += tl + 1;
     }
-    out[n] = '\0';
-    return (int)n;
-}
-
-/* ---------------------------------------------------------------- time */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return n;
 }
 
 /* -------------------------------------------------------------- worker */
 
-/* Worker thread: the first connect. Results under lock. */
+/*
+ * Worker thread. Its results (w_*) are written while `busy` is set and read by
+ * the core thread only under the lock once it is clear, so they need no lock.
+ * The first connect: NATS_NOT_YET_CONNECTED leaves a connection that libnats
+ * goes on connecting by itself.
+ */
 static void do_connect(struct nats_ctx *c)
 {
     const struct em_natslib *n = c->n;
     natsConnection *nc = NULL;
-    natsSubscription *sub = NULL;
     char subj[sizeof c->inbox + 4];
-    natsStatus s;
+    natsStatus s = n->natsConnection_Connect(&nc, c->opts);
 
-    s = n->Connection_Connect(&nc, c->opts);
-    /* NATS_NOT_YET_CONNECTED: nc exists and libnats goes on trying by itself. */
-    if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
-        pthread_mutex_lock(&c->lock);
-        snprintf(c->w_err, sizeof c->w_err, "cannot connect: %s", n->Status_GetText(s));
-        pthread_mutex_unlock(&c->lock);
-        return;
+    if (s == NATS_OK || s == NATS_NOT_YET_CONNECTED) {
+        snprintf(subj, sizeof subj, "%s.>", c->inbox);
+        s = n->natsConnection_SubscribeSync(&c->w_sub, nc, subj);
+        if (s == NATS_OK) {
+            c->w_nc = nc;
+            return;
+        }
+        n->natsConnection_Destroy(nc);
     }
-    snprintf(subj, sizeof subj, "%s.>", c->inbox);
-    s = n->Connection_SubscribeSync(&sub, nc, subj);
-    if (s != NATS_OK) {
-        n->Connection_Destroy(nc);
-        pthread_mutex_lock(&c->lock);
-        snprintf(c->w_err, sizeof c->w_err, "cannot subscribe to %s: %s", subj,
-                 n->Status_GetText(s));
-        pthread_mutex_unlock(&c->lock);
-        return;
-    }
-    pthread_mutex_lock(&c->lock);
-    c->w_nc = nc;
-    c->w_sub = sub;
-    c->connected_once = 1;
-    pthread_mutex_unlock(&c->lock);
+    snprintf(c->w_err, sizeof c->w_err, "cannot connect: %s", n->nats_GetLastError(NULL));
 }
 
 /* Worker thread: make sure the stream exists (JetStream API requests). */
-static void do_stream(struct nats_ctx *c, natsConnection *nc)
+static void do_stream(struct nats_ctx *c)
 {
     const struct em_natslib *n = c->n;
     jsOptions jo;
     jsCtx *js = NULL;
     jsStreamInfo *si = NULL;
-    jsErrCode jerr = 0;
     natsStatus s;
-    int ok = 0, created = 0;
-    char why[NATS_ERR_MAX] = "";
 
     n->jsOptions_Init(&jo);
     jo.Wait = c->timeout_ms;
-    s = n->Connection_JetStream(&js, nc, &jo);
+    s = n->natsConnection_JetStream(&js, c->w_nc, &jo);
     if (s == NATS_OK)
-        s = n->js_GetStreamInfo(&si, js, c->stream, NULL, &jerr);
+        s = n->js_GetStreamInfo(&si, js, c->stream, NULL, NULL);
     if (s == NATS_NOT_FOUND) {
         jsStreamConfig sc;
         const char *subjects[] = {c->subjects};
@@ -295,28 +232,17 @@ static void do_stream(struct nats_ctx *c, natsConnection *nc)
         sc.Subjects = subjects;
         sc.SubjectsLen = 1;
         sc.Storage = js_FileStorage;
-        jerr = 0;
-        s = n->js_AddStream(&si, js, &sc, NULL, &jerr);
-        created = s == NATS_OK;
+        s = n->js_AddStream(&si, js, &sc, NULL, NULL);
+        c->w_created = s == NATS_OK;
     }
-    if (s == NATS_OK) {
-        ok = 1;
-    } else {
-        const char *text = n->GetLastError(NULL);
-
-        snprintf(why, sizeof why, "stream '%s': %s%s%s", c->stream, n->Status_GetText(s),
-                 text && *text ? ": " : "", text ? text : "");
-    }
+    if (s != NATS_OK)
+        snprintf(c->w_err, sizeof c->w_err, "stream '%s': %s", c->stream,
+                 n->nats_GetLastError(NULL));
+    c->stream_ok = s == NATS_OK;
     if (si)
         n->jsStreamInfo_Destroy(si);
     if (js)
         n->jsCtx_Destroy(js);
-    pthread_mutex_lock(&c->lock);
-    c->stream_ok = ok;
-    c->stream_created |= created;
-    if (!ok)
-        snprintf(c->w_err, sizeof c->w_err, "%s", why);
-    pthread_mutex_unlock(&c->lock);
 }
 
 static void *worker(void *arg)
@@ -337,7 +263,7 @@ static void *worker(void *arg)
         if (task == TASK_CONNECT)
             do_connect(c);
         else
-            do_stream(c, c->w_nc);
+            do_stream(c);
         pthread_mutex_lock(&c->lock);
         c->busy = 0;
     }
@@ -388,30 +314,37 @@ static uint64_t reconnects(struct nats_ctx *c)
 {
     uint64_t r = 0;
 
-    if (c->nc && c->n->Connection_GetStats(c->nc, c->stats) == NATS_OK)
-        c->n->Statistics_GetCounts(c->stats, NULL, NULL, NULL, NULL, &r);
+    if (c->nc && c->n->natsConnection_GetStats(c->nc, c->stats) == NATS_OK)
+        c->n->natsStatistics_GetCounts(c->stats, NULL, NULL, NULL, NULL, &r);
     return r;
 }
 
-/* "<inbox>.<slot>.<gen>" -> slot, or NULL for anything else (a marker: *marker set). */
+/*
+ * "<inbox>.<slot>.<gen>" -> its slot, or NULL: a late reply for a message given
+ * up already, or "<inbox>.m.<id>", a marker (*marker set). Only our inbox's
+ * subjects reach the subscription.
+ */
 static struct slot *slot_of(struct nats_ctx *c, const char *subject, uint64_t *marker)
 {
     size_t il = strlen(c->inbox);
-    unsigned long long a, b;
-    char tail;
+    const char *p;
+    unsigned long a, b;
+    char *e;
 
     *marker = 0;
-    if (!subject || strncmp(subject, c->inbox, il) != 0 || subject[il] != '.')
+    if (strlen(subject) <= il + 1)
         return NULL;
-    subject += il + 1;
-    if (subject[0] == 'm' && sscanf(subject, "m.%llu%c", &a, &tail) == 1) {
-        *marker = a;
+    p = subject + il + 1;
+    if (*p == 'm') {
+        *marker = strtoull(p + 2, NULL, 10);
         return NULL;
     }
-    if (sscanf(subject, "%llu.%llu%c", &a, &b, &tail) != 2 || a >= c->window)
+    a = strtoul(p, &e, 10);
+    if (*e != '.' || a >= c->window)
         return NULL;
+    b = strtoul(e + 1, NULL, 10);
     if (!c->slots[a].busy || c->slots[a].gen != (uint32_t)b)
-        return NULL; /* a late reply: that message was given up already */
+        return NULL;
     return &c->slots[a];
 }
 
@@ -432,7 +365,7 @@ static void marker_back(struct nats_ctx *c, uint64_t m)
     }
 }
 
-static void read_replies(struct nats_ctx *c)
+static void read_replies(struct nats_ctx *c, int64_t now)
 {
     const struct em_natslib *n = c->n;
     char why[NATS_ERR_MAX];
@@ -440,7 +373,7 @@ static void read_replies(struct nats_ctx *c)
     /* At most one window's worth per call, so service() stays short. */
     for (unsigned k = 0; k <= c->window; k++) {
         natsMsg *msg = NULL;
-        natsStatus s = n->Subscription_NextMsg(&msg, c->sub, 0);
+        natsStatus s = n->natsSubscription_NextMsg(&msg, c->sub, 0);
         uint64_t marker;
         struct slot *sl;
 
@@ -449,19 +382,17 @@ static void read_replies(struct nats_ctx *c)
             em_pub_warn("nats", c->name, NATS_LOG_EVERY_S, "noresp",
                         "no JetStream stream takes the subjects (stream '%s', subjects %s)",
                         c->stream, c->subjects);
-            pthread_mutex_lock(&c->lock);
             c->stream_ok = 0;
-            pthread_mutex_unlock(&c->lock);
-            c->next_task_ms = mono_ms() + NATS_RETRY_TASK_MS;
+            c->next_task_ms = now + NATS_RETRY_TASK_MS;
             retry_all(c);
             continue;
         }
         if (s != NATS_OK)
             break; /* NATS_TIMEOUT: nothing pending */
-        sl = slot_of(c, n->Msg_GetSubject(msg), &marker);
+        sl = slot_of(c, n->natsMsg_GetSubject(msg), &marker);
         if (sl) {
-            enum em_pub_result r = em_nats_puback(n->Msg_GetData(msg),
-                                                  (size_t)n->Msg_GetDataLength(msg), why,
+            enum em_pub_result r = em_nats_puback(n->natsMsg_GetData(msg),
+                                                  (size_t)n->natsMsg_GetDataLength(msg), why,
                                                   sizeof why);
 
             if (r != EM_PUB_OK)
@@ -471,48 +402,48 @@ static void read_replies(struct nats_ctx *c)
         } else if (marker) {
             marker_back(c, marker);
         }
-        n->Msg_Destroy(msg);
+        n->natsMsg_Destroy(msg);
     }
 }
 
-/* Deadlines: PubAcks (jetstream) and the marker (core) not back in timeout_ms. */
+/*
+ * Deadlines: a message not confirmed within timeout_ms (no PubAck, or no marker
+ * back) goes back to the queue. In core mode the marker is then given up too: the
+ * next one, with a higher id, covers every older message still waiting.
+ */
 static void scan_deadlines(struct nats_ctx *c, int64_t now)
 {
+    int expired = 0;
+
     if (now < c->next_scan_ms)
         return;
     c->next_scan_ms = now + NATS_SCAN_MS;
-    if (c->jetstream) {
-        for (unsigned i = 0; i < c->window && c->used; i++) {
-            struct slot *s = &c->slots[i];
+    for (unsigned i = 0; i < c->window && c->used; i++) {
+        struct slot *s = &c->slots[i];
 
-            if (s->busy && now >= s->deadline_ms) {
-                em_pub_warn("nats", c->name, NATS_LOG_EVERY_S, "timeout",
-                            "no PubAck within %d ms, will retry", c->timeout_ms);
-                verdict(c, s, EM_PUB_RETRY);
-            }
+        if (s->busy && now >= s->deadline_ms) {
+            verdict(c, s, EM_PUB_RETRY);
+            expired = 1;
         }
-    } else if (c->marker_out && now >= c->marker_deadline) {
-        uint64_t m = c->marker_out;
-
+    }
+    if (expired) {
         c->marker_out = 0;
-        for (unsigned i = 0; i < c->window; i++)
-            if (c->slots[i].busy && c->slots[i].marker <= m)
-                verdict(c, &c->slots[i], EM_PUB_RETRY);
+        em_pub_warn("nats", c->name, NATS_LOG_EVERY_S, "timeout",
+                    "no confirmation within %d ms, will retry", c->timeout_ms);
     }
 }
 
 /* Core mode: one marker in flight behind the messages published since the last. */
-static void send_marker(struct nats_ctx *c, int64_t now)
+static void send_marker(struct nats_ctx *c)
 {
     char subj[sizeof c->inbox + 32];
 
     if (c->jetstream || c->marker_out || !c->unmarked)
         return;
     snprintf(subj, sizeof subj, "%s.m.%" PRIu64, c->inbox, c->marker_next);
-    if (c->n->Connection_Publish(c->nc, subj, NULL, 0) != NATS_OK)
+    if (c->n->natsConnection_Publish(c->nc, subj, NULL, 0) != NATS_OK)
         return; /* tried again next time; the deadline scan covers the messages */
     c->marker_out = c->marker_next++;
-    c->marker_deadline = now + c->timeout_ms;
     c->unmarked = 0;
 }
 
@@ -520,46 +451,36 @@ static void send_marker(struct nats_ctx *c, int64_t now)
 
 static int link_up(struct nats_ctx *c)
 {
-    return c->nc && c->n->Connection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED;
+    return c->nc && c->n->natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED;
 }
 
 static int nats_up(void *ctx)
 {
     struct nats_ctx *c = ctx;
-    int ok;
 
-    if (!link_up(c))
-        return 0;
-    if (!c->jetstream)
-        return 1;
-    pthread_mutex_lock(&c->lock);
-    ok = c->stream_ok;
-    pthread_mutex_unlock(&c->lock);
-    return ok;
+    return link_up(c) && (!c->jetstream || c->stream_ok);
 }
 
 static void nats_service(void *ctx)
 {
     struct nats_ctx *c = ctx;
-    int64_t now = mono_ms();
+    int64_t now = em_wire_now_ms();
     char err[NATS_ERR_MAX] = "";
     int up, created = 0, busy, stream_ok;
     uint64_t rc;
 
     pthread_mutex_lock(&c->lock);
-    if (!c->nc && c->connected_once) {
+    busy = c->busy || c->task != TASK_NONE;
+    if (!busy) {
         c->nc = c->w_nc;
         c->sub = c->w_sub;
-    }
-    if (c->w_err[0]) {
-        snprintf(err, sizeof err, "%s", c->w_err);
+        memcpy(err, c->w_err, sizeof err);
         c->w_err[0] = '\0';
+        created = c->w_created;
+        c->w_created = 0;
     }
-    created = c->stream_created;
-    c->stream_created = 0;
-    busy = c->busy || c->task != TASK_NONE;
-    stream_ok = c->stream_ok;
     pthread_mutex_unlock(&c->lock);
+    stream_ok = c->stream_ok;
     if (err[0]) {
         em_pub_warn("nats", c->name, NATS_LOG_EVERY_S, "worker", "%s", err);
         c->next_task_ms = now + NATS_RETRY_TASK_MS;
@@ -582,10 +503,10 @@ static void nats_service(void *ctx)
     c->last_reconnects = rc;
     if (up && c->jetstream && !stream_ok && !busy && now >= c->next_task_ms)
         (void)post(c, TASK_STREAM);
-    read_replies(c);
+    read_replies(c, now);
     scan_deadlines(c, now);
     if (up)
-        send_marker(c, now);
+        send_marker(c);
 }
 
 static enum em_pub_result nats_submit(void *ctx, const struct em_pub_msg *m)
@@ -602,32 +523,23 @@ static enum em_pub_result nats_submit(void *ctx, const struct em_pub_msg *m)
         return EM_PUB_RETRY;
     if (m->len > INT32_MAX ||
         em_topic_render(c->topic, m->dataset, m->device, c->agent, c->site, subject,
-                        sizeof subject) <= 0) {
-        em_pub_warn("nats", c->name, NATS_LOG_EVERY_S, "subject",
-                    "the subject of '%s' does not fit, dead-lettered", m->device);
-        c->done(c->core, m->token, EM_PUB_DROP);
-        return EM_PUB_OK;
-    }
+                        sizeof subject) <= 0)
+        goto drop;
     if (c->jetstream)
         snprintf(reply, sizeof reply, "%s.%u.%" PRIu32, c->inbox, (unsigned)(s - c->slots),
                  s->gen);
     else
         epoch = reconnects(c); /* before publishing: see the top of the file */
-    st = n->Msg_Create(&msg, subject, c->jetstream ? reply : NULL, m->payload, (int)m->len);
+    st = n->natsMsg_Create(&msg, subject, c->jetstream ? reply : NULL, m->payload, (int)m->len);
     /* The same id on every re-send, so the stream drops duplicates. */
     if (st == NATS_OK && c->jetstream && em_msg_seq(m->payload, m->len, &seq) == 0 &&
         em_msg_id(id, sizeof id, c->agent, m->device, seq) > 0)
-        st = n->MsgHeader_Set(msg, "Nats-Msg-Id", id);
+        st = n->natsMsgHeader_Set(msg, "Nats-Msg-Id", id);
     if (st == NATS_OK)
-        st = n->Connection_PublishMsg(c->nc, msg);
-    n->Msg_Destroy(msg);
-    if (st == NATS_MAX_PAYLOAD) {
-        em_pub_warn("nats", c->name, NATS_LOG_EVERY_S, "payload",
-                    "a %zu-byte message is larger than the server takes, dead-lettered",
-                    m->len);
-        c->done(c->core, m->token, EM_PUB_DROP);
-        return EM_PUB_OK;
-    }
+        st = n->natsConnection_PublishMsg(c->nc, msg);
+    n->natsMsg_Destroy(msg);
+    if (st == NATS_MAX_PAYLOAD)
+        goto drop;
     if (st != NATS_OK)
         return EM_PUB_RETRY; /* not connected after all, buffer full, out of memory */
     c->free_list = s->next_free;
@@ -635,9 +547,16 @@ static enum em_pub_result nats_submit(void *ctx, const struct em_pub_msg *m)
     s->token = m->token;
     s->epoch = epoch;
     s->marker = c->marker_next;
-    s->deadline_ms = mono_ms() + c->timeout_ms;
+    s->deadline_ms = em_wire_now_ms() + c->timeout_ms;
     c->used++;
     c->unmarked++;
+    return EM_PUB_OK;
+
+drop: /* sending it again cannot help */
+    em_pub_warn("nats", c->name, NATS_LOG_EVERY_S, "drop",
+                "a %zu-byte message of '%s' is larger than the server takes, or its subject "
+                "does not fit: dead-lettered", m->len, m->device);
+    c->done(c->core, m->token, EM_PUB_DROP);
     return EM_PUB_OK;
 }
 
@@ -660,96 +579,90 @@ static void on_connected(natsConnection *nc, void *closure)
     (void)closure;
 }
 
-/* Every option; 0, or -1 with a message in err. */
+/*
+ * Every option; 0, or -1 with a message in err. The calls only fail on bad
+ * arguments or memory, so their statuses are OR-ed (flash is short) and the
+ * message names the step. The url is not echoed: it may hold a password.
+ */
 static int build_options(struct nats_ctx *c, const struct em_pub_conf *conf, char *err,
                          size_t errlen)
 {
     const struct em_natslib *n = c->n;
+    natsOptions *o;
     char *secret = NULL;
-    const char *what = "options";
-    natsStatus s;
+    const char *what = "url", *pw;
+    int s;
 
-    if ((s = n->Options_Create(&c->opts)) != NATS_OK)
+    if (n->natsOptions_Create(&c->opts) != NATS_OK)
+        goto oom;
+    o = c->opts;
+    if (n->natsOptions_SetURL(o, c->url) != NATS_OK)
         goto fail;
-    what = "url";
-    if ((s = n->Options_SetURL(c->opts, c->url)) != NATS_OK)
-        goto fail;
-    what = "options";
-    s = n->Options_SetName(c->opts, c->client_id);
-    if (s == NATS_OK)
-        s = n->Options_SetTimeout(c->opts, c->timeout_ms);
-    if (s == NATS_OK)
-        s = n->Options_SetMaxReconnect(c->opts, -1); /* forever */
-    if (s == NATS_OK)
-        s = n->Options_SetReconnectWait(c->opts, NATS_RECONNECT_WAIT_MS);
-    if (s == NATS_OK)
-        s = n->Options_SetReconnectJitter(c->opts, NATS_RECONNECT_JITTER,
-                                          NATS_RECONNECT_JITTER * 10);
-    if (s == NATS_OK)
-        s = n->Options_SetReconnectBufSize(c->opts, NATS_RECONNECT_BUF);
-    if (s == NATS_OK)
-        s = n->Options_SetRetryOnFailedConnect(c->opts, true, on_connected, NULL);
-    if (s == NATS_OK)
-        s = n->Options_SetPingInterval(c->opts, NATS_PING_INTERVAL_MS);
-    if (s == NATS_OK)
-        s = n->Options_SetMaxPingsOut(c->opts, NATS_MAX_PINGS_OUT);
-    if (s != NATS_OK)
-        goto fail;
+    s = n->natsOptions_SetName(o, c->client_id);
+    s |= n->natsOptions_SetTimeout(o, c->timeout_ms);
+    s |= n->natsOptions_SetMaxReconnect(o, -1); /* forever */
+    s |= n->natsOptions_SetReconnectWait(o, NATS_RECONNECT_WAIT_MS);
+    s |= n->natsOptions_SetReconnectJitter(o, NATS_RECONNECT_JITTER, NATS_RECONNECT_JITTER * 10);
+    s |= n->natsOptions_SetReconnectBufSize(o, NATS_RECONNECT_BUF);
+    s |= n->natsOptions_SetRetryOnFailedConnect(o, true, on_connected, NULL);
+    s |= n->natsOptions_SetPingInterval(o, NATS_PING_INTERVAL_MS);
+    s |= n->natsOptions_SetMaxPingsOut(o, NATS_MAX_PINGS_OUT);
+    if (s)
+        goto oom;
 
-    if (conf->password_file) {
-        secret = em_pub_read_secret("password_file", conf->password_file, err, errlen);
-        if (!secret)
-            return -1;
-    } else if (conf->token_file) {
-        secret = em_pub_read_secret("token_file", conf->token_file, err, errlen);
+    what = conf->password_file ? "password_file" : "token_file";
+    if (conf->password_file || conf->token_file) {
+        secret = em_pub_read_secret(what, conf->password_file ? conf->password_file
+                                                              : conf->token_file,
+                                    err, errlen);
         if (!secret)
             return -1;
     }
-    if (conf->username) {
-        const char *pw = secret ? secret : conf->password;
-
-        if (!pw) {
-            set_err(err, errlen, "username '%s' needs a password or password_file",
-                    conf->username);
-            return -1;
-        }
-        what = "username";
-        s = n->Options_SetUserInfo(c->opts, conf->username, pw);
-    } else if (conf->password || conf->password_file) {
+    pw = conf->password_file ? secret : conf->password;
+    if (conf->username && !pw) {
+        set_err(err, errlen, "username '%s' needs a password or password_file",
+                conf->username);
+        return -1;
+    }
+    if (pw && !conf->username) {
         set_err(err, errlen, "password needs a username");
         em_pub_free_secret(secret);
         return -1;
-    } else if (conf->token || conf->token_file) {
-        what = "token";
-        s = n->Options_SetToken(c->opts, secret ? secret : conf->token);
     }
+    s = 0;
+    if (conf->username)
+        s = n->natsOptions_SetUserInfo(o, conf->username, pw);
+    else if (conf->token_file || conf->token)
+        s = n->natsOptions_SetToken(o, conf->token_file ? secret : conf->token);
     em_pub_free_secret(secret);
-    if (s != NATS_OK)
+    what = "credentials";
+    if (s)
         goto fail;
 
+    what = "TLS";
     if (conf->ca_file || conf->cert_file || strncmp(c->url, "tls://", 6) == 0) {
-        what = "TLS";
-        s = n->Options_SetSecure(c->opts, true);
-        if (s == NATS_OK && conf->ca_file) {
+        s = n->natsOptions_SetSecure(o, true);
+        if (!conf->tls_verify)
+            s |= n->natsOptions_SkipServerVerification(o, true);
+        if (!s && conf->ca_file) {
             what = "ca_file";
-            s = n->Options_LoadCATrustedCertificates(c->opts, conf->ca_file);
+            s = n->natsOptions_LoadCATrustedCertificates(o, conf->ca_file);
         }
-        if (s == NATS_OK && conf->cert_file) {
+        if (!s && conf->cert_file) {
             what = "cert_file";
-            s = n->Options_LoadCertificatesChain(c->opts, conf->cert_file,
-                                                 conf->key_file ? conf->key_file
-                                                                : conf->cert_file);
+            s = n->natsOptions_LoadCertificatesChain(
+                o, conf->cert_file, conf->key_file ? conf->key_file : conf->cert_file);
         }
-        if (s == NATS_OK && !conf->tls_verify)
-            s = n->Options_SkipServerVerification(c->opts, true);
-        if (s != NATS_OK)
+        if (s)
             goto fail;
     }
     return 0;
 
+oom:
+    set_err(err, errlen, "out of memory");
+    return -1;
 fail:
-    /* The url is not echoed: it may hold a password, and the error is logged. */
-    set_err(err, errlen, "%s: %s", what, n->Status_GetText(s));
+    set_err(err, errlen, "%s: %s", what, n->nats_GetLastError(NULL));
     return -1;
 }
 
@@ -758,8 +671,7 @@ static void *nats_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
 {
     struct nats_ctx *c = NULL;
     char probe[NATS_SUBJECT_MAX];
-    struct timespec ts;
-    uint32_t r;
+    int e;
 
     if (err && errlen)
         err[0] = '\0';
@@ -787,19 +699,16 @@ static void *nats_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
     c->jetstream = !conf->mode || strcmp(conf->mode, "jetstream") == 0;
     c->topic = conf->topic ? conf->topic : NATS_DEFAULT_TOPIC;
     c->marker_next = 1;
-    if (!*c->topic) {
-        set_err(err, errlen, "topic is empty");
-        goto fail;
-    }
-    if (em_topic_render(c->topic, "pms", "dev", c->agent, c->site, probe, sizeof probe) < 0 ||
-        strpbrk(probe, " *>\t\r\n")) {
-        set_err(err, errlen, "topic '%s' has an unknown {placeholder}, a wildcard or a space, "
-                "or is too long", c->topic);
-        goto fail;
-    }
-    if (em_nats_stream_subjects(c->topic, c->agent, c->site, c->subjects,
-                                sizeof c->subjects) < 0) {
-        set_err(err, errlen, "topic '%s' cannot be turned into stream subjects", c->topic);
+    /* Default attributes: the static initialisers, which cannot fail. */
+    c->lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    c->cond = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+    /* Empty, unknown {placeholder}, too long, wildcards, spaces; for a stream, a
+     * {dataset} or {id} inside a token (see em_nats_stream_subjects). */
+    if (em_topic_render(c->topic, "pms", "dev", c->agent, c->site, probe, sizeof probe) <= 0 ||
+        strpbrk(probe, " *>\t\r\n") ||
+        (c->jetstream && em_nats_stream_subjects(c->topic, c->agent, c->site, c->subjects,
+                                                 sizeof c->subjects) < 0)) {
+        set_err(err, errlen, "topic '%s' is not a usable subject template", c->topic);
         goto fail;
     }
     snprintf(c->stream, sizeof c->stream, "%s",
@@ -818,14 +727,9 @@ static void *nats_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
     c->window = conf->window <= 0                ? NATS_DEFAULT_WINDOW
                 : conf->window > NATS_MAX_WINDOW ? NATS_MAX_WINDOW
                                                  : (unsigned)conf->window;
-    /* Our reply subjects: unique per context (clock, address; not rand()). */
-    clock_gettime(CLOCK_REALTIME, &ts);
-    r = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec * 2654435761u ^ (uint32_t)(uintptr_t)c;
-    r ^= r << 13;
-    r ^= r >> 17;
-    r ^= r << 5;
-    snprintf(c->inbox, sizeof c->inbox, "_INBOX.edgemon.%08x%08x", r,
-             (uint32_t)ts.tv_nsec ^ (uint32_t)getpid() * 40503u);
+    /* Our reply subjects: unique per context (pid, clock, address; not rand()). */
+    snprintf(c->inbox, sizeof c->inbox, "_INBOX.edgemon.%x.%llx.%lx", (unsigned)getpid(),
+             (unsigned long long)em_wire_now_ms(), (unsigned long)(uintptr_t)c);
     c->slots = calloc(c->window, sizeof *c->slots);
     if (!c->slots)
         goto oom;
@@ -838,17 +742,10 @@ static void *nats_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
         goto fail;
     if (build_options(c, conf, err, errlen) < 0)
         goto fail;
-    if (c->n->Statistics_Create(&c->stats) != NATS_OK)
+    if (c->n->natsStatistics_Create(&c->stats) != NATS_OK)
         goto oom;
-    if (pthread_mutex_init(&c->lock, NULL) != 0)
-        goto oom;
-    if (pthread_cond_init(&c->cond, NULL) != 0) {
-        pthread_mutex_destroy(&c->lock);
-        goto oom;
-    }
-    c->lock_ready = 1;
-    if (pthread_create(&c->thread, NULL, worker, c) != 0) {
-        set_err(err, errlen, "cannot start a thread: %s", strerror(errno));
+    if ((e = pthread_create(&c->thread, NULL, worker, c)) != 0) {
+        set_err(err, errlen, "cannot start a thread: %s", strerror(e));
         goto fail;
     }
     c->thread_started = 1;
@@ -875,23 +772,17 @@ static void nats_destroy(void *ctx)
         /* The worker's calls end within timeout_ms (connect, JetStream requests). */
         pthread_join(c->thread, NULL);
     }
-    if (c->lock_ready && !c->nc && c->connected_once) {
-        c->nc = c->w_nc;
-        c->sub = c->w_sub;
-    }
+    c->nc = c->w_nc; /* the worker is gone: its results are ours */
+    c->sub = c->w_sub;
     /* Unconfirmed messages are forgotten, not reported (publisher.h). */
-    if (c->sub)
-        c->n->Subscription_Destroy(c->sub);
-    if (c->nc)
-        c->n->Connection_Destroy(c->nc);
-    if (c->stats)
-        c->n->Statistics_Destroy(c->stats);
-    if (c->opts)
-        c->n->Options_Destroy(c->opts);
-    if (c->lock_ready) {
-        pthread_cond_destroy(&c->cond);
-        pthread_mutex_destroy(&c->lock);
+    if (c->n) { /* libnats' destroy functions accept NULL */
+        c->n->natsSubscription_Destroy(c->sub);
+        c->n->natsConnection_Destroy(c->nc);
+        c->n->natsStatistics_Destroy(c->stats);
+        c->n->natsOptions_Destroy(c->opts);
     }
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->lock);
     free(c->slots);
     free(c);
 }

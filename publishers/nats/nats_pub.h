@@ -9,8 +9,9 @@
  *   topic       subject template, default "monitoring.{dataset}"
  *   mode        "jetstream" (default) or "core"
  *   stream      jetstream: the stream that takes the subjects, default "monitoring";
- *               created (file storage, subjects = the template with each token that
- *               holds {dataset} or {id} as "*": "monitoring.*") when it does not exist
+ *               created (file storage, subjects = the template with {dataset} and {id}
+ *               as "*": "monitoring.*") when it does not exist; they must then be
+ *               whole tokens ("a.{id}", not "a.dev-{id}")
  *   window      messages published and not yet confirmed, 1..65535; default 64
  *   timeout_ms  connect timeout, PubAck / flush wait; default 5000
  *   client_id   the connection name (template), default "edgemon-{agent}"
@@ -49,9 +50,9 @@ extern const struct em_publisher nats_publisher;
 enum em_pub_result em_nats_puback(const char *data, size_t len, char *why, size_t whylen);
 
 /*
- * The stream's subjects for a subject template: {agent} and {site} rendered, every
- * dot-separated token holding {dataset} or {id} replaced by "*". Returns the length,
- * or -1 with errno (EINVAL unknown placeholder, ENAMETOOLONG).
+ * The stream's subjects for a subject template: {agent} and {site} rendered, {dataset}
+ * and {id} as the wildcard "*". Returns the length, or -1 with errno (EINVAL: an
+ * unknown placeholder, or {dataset}/{id} inside a token; ENAMETOOLONG).
  */
 int em_nats_stream_subjects(const char *tmpl, const char *agent, const char *site, char *out,
                             size_t outlen);

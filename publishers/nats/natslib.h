@@ -16,54 +16,58 @@
 
 #include <nats/nats.h>
 
+/* Every function used, in one list: the table's slots and the names to resolve. */
+#define EM_NATSLIB_FUNCS(X) \
+    X(natsStatus_GetText) \
+    X(nats_GetLastError) \
+    X(natsOptions_Create) \
+    X(natsOptions_Destroy) \
+    X(natsOptions_SetURL) \
+    X(natsOptions_SetName) \
+    X(natsOptions_SetTimeout) \
+    X(natsOptions_SetMaxReconnect) \
+    X(natsOptions_SetReconnectWait) \
+    X(natsOptions_SetReconnectJitter) \
+    X(natsOptions_SetReconnectBufSize) \
+    X(natsOptions_SetRetryOnFailedConnect) \
+    X(natsOptions_SetPingInterval) \
+    X(natsOptions_SetMaxPingsOut) \
+    X(natsOptions_SetUserInfo) \
+    X(natsOptions_SetToken) \
+    X(natsOptions_SetSecure) \
+    X(natsOptions_LoadCATrustedCertificates) \
+    X(natsOptions_LoadCertificatesChain) \
+    X(natsOptions_SkipServerVerification) \
+    X(natsConnection_Connect) \
+    X(natsConnection_Status) \
+    X(natsConnection_GetStats) \
+    X(natsConnection_Publish) \
+    X(natsConnection_PublishMsg) \
+    X(natsConnection_SubscribeSync) \
+    X(natsConnection_Destroy) \
+    X(natsStatistics_Create) \
+    X(natsStatistics_GetCounts) \
+    X(natsStatistics_Destroy) \
+    X(natsSubscription_NextMsg) \
+    X(natsSubscription_Destroy) \
+    X(natsMsg_Create) \
+    X(natsMsg_GetSubject) \
+    X(natsMsg_GetData) \
+    X(natsMsg_GetDataLength) \
+    X(natsMsg_Destroy) \
+    X(natsMsgHeader_Set) \
+    X(natsConnection_JetStream) \
+    X(jsCtx_Destroy) \
+    X(jsOptions_Init) \
+    X(jsStreamConfig_Init) \
+    X(js_GetStreamInfo) \
+    X(js_AddStream) \
+    X(jsStreamInfo_Destroy)
+
 struct em_natslib {
-    __typeof__(nats_GetVersion) *GetVersion;
-    __typeof__(natsStatus_GetText) *Status_GetText;
-    __typeof__(nats_GetLastError) *GetLastError;
-    __typeof__(natsOptions_Create) *Options_Create;
-    __typeof__(natsOptions_Destroy) *Options_Destroy;
-    __typeof__(natsOptions_SetURL) *Options_SetURL;
-    __typeof__(natsOptions_SetName) *Options_SetName;
-    __typeof__(natsOptions_SetTimeout) *Options_SetTimeout;
-    __typeof__(natsOptions_SetMaxReconnect) *Options_SetMaxReconnect;
-    __typeof__(natsOptions_SetReconnectWait) *Options_SetReconnectWait;
-    __typeof__(natsOptions_SetReconnectJitter) *Options_SetReconnectJitter;
-    __typeof__(natsOptions_SetReconnectBufSize) *Options_SetReconnectBufSize;
-    __typeof__(natsOptions_SetRetryOnFailedConnect) *Options_SetRetryOnFailedConnect;
-    __typeof__(natsOptions_SetPingInterval) *Options_SetPingInterval;
-    __typeof__(natsOptions_SetMaxPingsOut) *Options_SetMaxPingsOut;
-    __typeof__(natsOptions_SetUserInfo) *Options_SetUserInfo;
-    __typeof__(natsOptions_SetToken) *Options_SetToken;
-    __typeof__(natsOptions_SetSecure) *Options_SetSecure;
-    __typeof__(natsOptions_LoadCATrustedCertificates) *Options_LoadCATrustedCertificates;
-    __typeof__(natsOptions_LoadCertificatesChain) *Options_LoadCertificatesChain;
-    __typeof__(natsOptions_SkipServerVerification) *Options_SkipServerVerification;
-    __typeof__(natsConnection_Connect) *Connection_Connect;
-    __typeof__(natsConnection_Status) *Connection_Status;
-    __typeof__(natsConnection_GetStats) *Connection_GetStats;
-    __typeof__(natsConnection_Publish) *Connection_Publish;
-    __typeof__(natsConnection_PublishMsg) *Connection_PublishMsg;
-    __typeof__(natsConnection_SubscribeSync) *Connection_SubscribeSync;
-    __typeof__(natsConnection_Close) *Connection_Close;
-    __typeof__(natsConnection_Destroy) *Connection_Destroy;
-    __typeof__(natsStatistics_Create) *Statistics_Create;
-    __typeof__(natsStatistics_GetCounts) *Statistics_GetCounts;
-    __typeof__(natsStatistics_Destroy) *Statistics_Destroy;
-    __typeof__(natsSubscription_NextMsg) *Subscription_NextMsg;
-    __typeof__(natsSubscription_Destroy) *Subscription_Destroy;
-    __typeof__(natsMsg_Create) *Msg_Create;
-    __typeof__(natsMsg_GetSubject) *Msg_GetSubject;
-    __typeof__(natsMsg_GetData) *Msg_GetData;
-    __typeof__(natsMsg_GetDataLength) *Msg_GetDataLength;
-    __typeof__(natsMsg_Destroy) *Msg_Destroy;
-    __typeof__(natsMsgHeader_Set) *MsgHeader_Set;
-    __typeof__(natsConnection_JetStream) *Connection_JetStream;
-    __typeof__(jsCtx_Destroy) *jsCtx_Destroy;
-    __typeof__(jsOptions_Init) *jsOptions_Init;
-    __typeof__(jsStreamConfig_Init) *jsStreamConfig_Init;
-    __typeof__(js_GetStreamInfo) *js_GetStreamInfo;
-    __typeof__(js_AddStream) *js_AddStream;
-    __typeof__(jsStreamInfo_Destroy) *jsStreamInfo_Destroy;
+#define EM_NATSLIB_SLOT(fn) __typeof__(fn) *fn;
+    EM_NATSLIB_FUNCS(EM_NATSLIB_SLOT)
+#undef EM_NATSLIB_SLOT
 };
 
 /*

@@ -452,7 +452,11 @@ static void test_puback(void)
     CHECK_EQ_INT(em_nats_puback(ok, strlen(ok), why, sizeof why), EM_PUB_OK);
     CHECK_EQ_INT(em_nats_puback(dup, strlen(dup), why, sizeof why), EM_PUB_OK);
     CHECK_EQ_INT(em_nats_puback(bad, strlen(bad), why, sizeof why), EM_PUB_RETRY);
-    CHECK_STR(why, "maximum messages exceeded (err_code 10077)");
+    CHECK_STR(why, "maximum messages exceeded");
+    CHECK_EQ_INT(em_nats_puback("{\"stream\":\"x\",\"seq\":0}", 22, why, sizeof why), EM_PUB_RETRY);
+    CHECK_STR(why, "no PubAck");
+    /* Not NUL-terminated: only len bytes are read. */
+    CHECK_EQ_INT(em_nats_puback(ok, 8, why, sizeof why), EM_PUB_RETRY);
     CHECK_EQ_INT(em_nats_puback("{\"stream\":\"x\"}", 14, why, sizeof why), EM_PUB_RETRY);
     CHECK_EQ_INT(em_nats_puback("{\"seq\":", 7, why, sizeof why), EM_PUB_RETRY);
     CHECK_EQ_INT(em_nats_puback("", 0, NULL, 0), EM_PUB_RETRY);
@@ -465,9 +469,12 @@ static void test_stream_subjects(void)
 
     CHECK(em_nats_stream_subjects("monitoring.{dataset}", "gw", "s", out, sizeof out) > 0);
     CHECK_STR(out, "monitoring.*");
-    CHECK(em_nats_stream_subjects("edge.{site}.{agent}.{dataset}.dev-{id}", "gw", "s1", out,
+    CHECK(em_nats_stream_subjects("edge.{site}.{agent}.{dataset}.{id}", "gw", "s1", out,
                                   sizeof out) > 0);
     CHECK_STR(out, "edge.s1.gw.*.*");
+    /* A variable inside a token cannot be matched by a stream. */
+    CHECK_EQ_INT(em_nats_stream_subjects("edge.dev-{id}", "gw", "s", out, sizeof out), -1);
+    CHECK_EQ_INT(errno, EINVAL);
     CHECK(em_nats_stream_subjects("fixed.subject", "gw", "s", out, sizeof out) > 0);
     CHECK_STR(out, "fixed.subject");
     CHECK(em_nats_stream_subjects("{dataset}", "gw", "s", out, sizeof out) > 0);
@@ -512,11 +519,13 @@ static void test_create_errors(void)
     CHECK(create_fails(&c, "mode 'queue'"));
     c = base_conf(url, NULL, NULL);
     c.topic = "monitoring.{device}";
-    CHECK(create_fails(&c, "topic 'monitoring.{device}'"));
+    CHECK(create_fails(&c, "topic 'monitoring.{device}' is not a usable subject template"));
     c.topic = "monitoring.*";
-    CHECK(create_fails(&c, "wildcard"));
+    CHECK(create_fails(&c, "topic 'monitoring.*'"));
     c.topic = "";
-    CHECK(create_fails(&c, "topic is empty"));
+    CHECK(create_fails(&c, "topic ''"));
+    c.topic = "monitoring.dev-{id}"; /* a stream cannot take it */
+    CHECK(create_fails(&c, "topic 'monitoring.dev-{id}'"));
     c = base_conf(url, NULL, "a.b");
     CHECK(create_fails(&c, "stream 'a.b'"));
     c = base_conf(url, NULL, NULL);
