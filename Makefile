@@ -114,6 +114,8 @@ endif
 ifeq ($(WITH_NATS),yes)
 EM_CPPFLAGS += -DWITH_NATS
 PUB_SRC     += $(wildcard publishers/nats/*.c)
+# The message ids and seq parsing of publishers/curl/wire.c (no libcurl in it).
+PUB_SRC     += $(filter-out $(PUB_SRC),publishers/curl/wire.c)
 endif
 ifeq ($(WITH_HTTPD),yes)
 EM_CPPFLAGS += -DWITH_HTTPD
@@ -217,6 +219,13 @@ $(B)/bench/bench_kafka: LDLIBS += -lrdkafka
 ifeq ($(WITH_KAFKA),yes)
 $(B)/tests/test_pub_kafka: LDLIBS += -lrdkafka
 endif
+
+# libnats for the NATS tests' own stream reader (tests/tools/nats_read.c) only.
+ifeq ($(WITH_NATS),yes)
+TOOL_BIN += $(B)/tools/nats_read
+$(B)/tests/test_pub_nats: LDLIBS += -lnats
+endif
+$(B)/tools/nats_read: LDLIBS += -lnats
 
 # paho's own ceiling, through its synchronous client as well (bench only).
 $(B)/bench/bench_paho: LDLIBS += -lpaho-mqtt3c

@@ -27,6 +27,9 @@
 #ifdef WITH_KAFKA
 #include "kafka/kafka.h"
 #endif
+#ifdef WITH_NATS
+#include "nats/nats_pub.h"
+#endif
 
 /*
  * Compiled-in publishers. A slot is added together with its implementation
@@ -48,6 +51,9 @@ static const struct em_publisher *const publishers[] = {
 #endif
 #ifdef WITH_KAFKA
     &kafka_publisher,
+#endif
+#ifdef WITH_NATS
+    &nats_publisher,
 #endif
     NULL, /* keeps the array non-empty when every publisher is compiled out */
 };

@@ -111,6 +111,19 @@ fake_drain "http, gzip, batch 100, window 256" \
     "{\"name\": \"hg\", \"type\": \"http\", \"url\": \"http://127.0.0.1:$PH/ingest/{dataset}\", \"gzip\": true, \"batch\": 100, \"window\": 256}"
 echo "  (the sink keeps every POST in memory; the fake KubeMQ every message)"
 
+# ---- the nats publisher: a real nats-server -js ----
+if [ -x "${B:-build}/tools/nats_read" ] && command -v nats-server >/dev/null; then
+    echo "== nats publisher draining a backlog into nats-server -js (file store)"
+    PN=$(free_port)
+    nats-server -js -sd "$T_TMP/nats-js" -a 127.0.0.1 -p "$PN" >"$T_TMP/nats.log" 2>&1 &
+    track $!
+    wait_port "$PN" 10
+    fake_drain "nats jetstream, PubAck each, window 256" \
+        "{\"name\": \"nj\", \"type\": \"nats\", \"url\": \"nats://127.0.0.1:$PN\", \"window\": 256}"
+    fake_drain "nats core, marker-confirmed, window 256" \
+        "{\"name\": \"nc\", \"type\": \"nats\", \"url\": \"nats://127.0.0.1:$PN\", \"mode\": \"core\", \"window\": 256}"
+fi
+
 # ---- steady state: RSS and CPU per published reading ----
 steady() { # name devices-per-sim sims interval seconds
     local name=$1 per=$2 sims=$3 iv=$4 secs=$5 devs="" i k port first=1 pub=$PUB
