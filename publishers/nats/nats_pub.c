@@ -126,20 +126,6 @@ struct nats_ctx {
 
 static void nats_destroy(void *ctx);
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---------------------------------------------------------- pure parts */
 
 enum em_pub_result em_nats_puback(const char *data, size_t len, char *why, size_t whylen)
@@ -163,7 +149,7 @@ enum em_pub_result em_nats_puback(const char *data, size_t len, char *why, size_
             n++;
     }
     /* A negative precision prints the whole string. */
-    set_err(why, whylen, "%.*s", n ? (int)n : -1, n ? e : "no PubAck");
+    em_pub_err(why, whylen, "%.*s", n ? (int)n : -1, n ? e : "no PubAck");
     return EM_PUB_RETRY;
 }
 
@@ -620,12 +606,12 @@ static int build_options(struct nats_ctx *c, const struct em_pub_conf *conf, cha
     }
     pw = conf->password_file ? secret : conf->password;
     if (conf->username && !pw) {
-        set_err(err, errlen, "username '%s' needs a password or password_file",
+        em_pub_err(err, errlen, "username '%s' needs a password or password_file",
                 conf->username);
         return -1;
     }
     if (pw && !conf->username) {
-        set_err(err, errlen, "password needs a username");
+        em_pub_err(err, errlen, "password needs a username");
         em_pub_free_secret(secret);
         return -1;
     }
@@ -659,10 +645,10 @@ static int build_options(struct nats_ctx *c, const struct em_pub_conf *conf, cha
     return 0;
 
 oom:
-    set_err(err, errlen, "out of memory");
+    em_pub_err(err, errlen, "out of memory");
     return -1;
 fail:
-    set_err(err, errlen, "%s: %s", what, n->nats_GetLastError(NULL));
+    em_pub_err(err, errlen, "%s: %s", what, n->nats_GetLastError(NULL));
     return -1;
 }
 
@@ -676,15 +662,15 @@ static void *nats_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
     if (err && errlen)
         err[0] = '\0';
     if (!conf || !done) {
-        set_err(err, errlen, "no configuration or done callback");
+        em_pub_err(err, errlen, "no configuration or done callback");
         return NULL;
     }
     if (!conf->url || !*conf->url) {
-        set_err(err, errlen, "url: missing");
+        em_pub_err(err, errlen, "url: missing");
         return NULL;
     }
     if (conf->mode && strcmp(conf->mode, "jetstream") != 0 && strcmp(conf->mode, "core") != 0) {
-        set_err(err, errlen, "mode '%s' is not jetstream or core", conf->mode);
+        em_pub_err(err, errlen, "mode '%s' is not jetstream or core", conf->mode);
         return NULL;
     }
     c = calloc(1, sizeof *c);
@@ -708,19 +694,19 @@ static void *nats_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
         strpbrk(probe, " *>\t\r\n") ||
         (c->jetstream && em_nats_stream_subjects(c->topic, c->agent, c->site, c->subjects,
                                                  sizeof c->subjects) < 0)) {
-        set_err(err, errlen, "topic '%s' is not a usable subject template", c->topic);
+        em_pub_err(err, errlen, "topic '%s' is not a usable subject template", c->topic);
         goto fail;
     }
     snprintf(c->stream, sizeof c->stream, "%s",
              conf->stream && *conf->stream ? conf->stream : NATS_DEFAULT_STREAM);
     if (strpbrk(c->stream, " .*>/\\\t")) {
-        set_err(err, errlen, "stream '%s' must not contain spaces, '.', '*', '>' or slashes",
+        em_pub_err(err, errlen, "stream '%s' must not contain spaces, '.', '*', '>' or slashes",
                 c->stream);
         goto fail;
     }
     if (em_topic_render(conf->client_id ? conf->client_id : NATS_DEFAULT_CLIENT_ID, "", "",
                         c->agent, c->site, c->client_id, sizeof c->client_id) < 0) {
-        set_err(err, errlen, "client_id is too long or has an unknown {placeholder}");
+        em_pub_err(err, errlen, "client_id is too long or has an unknown {placeholder}");
         goto fail;
     }
     c->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : NATS_DEFAULT_TIMEOUT_MS;
@@ -745,14 +731,14 @@ static void *nats_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
     if (c->n->natsStatistics_Create(&c->stats) != NATS_OK)
         goto oom;
     if ((e = pthread_create(&c->thread, NULL, worker, c)) != 0) {
-        set_err(err, errlen, "cannot start a thread: %s", strerror(e));
+        em_pub_err(err, errlen, "cannot start a thread: %s", strerror(e));
         goto fail;
     }
     c->thread_started = 1;
     return c;
 
 oom:
-    set_err(err, errlen, "out of memory");
+    em_pub_err(err, errlen, "out of memory");
 fail:
     nats_destroy(c);
     return NULL;
