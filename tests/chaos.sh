@@ -177,14 +177,20 @@ drained() { [ "$(pending_total)" -lt 5 ]; }
 wait_for 120 drained
 check backlog-drained drained
 # After all that, flags still work: a broken message is refused, a valid one applied.
-mosquitto_pub -h 127.0.0.1 -p "$PM" -q 1 -t system.feature -m '{"features": {"poll.interval_ms": 7}}'
-mosquitto_pub -h 127.0.0.1 -p "$PM" -q 1 -t system.feature \
-    -m '{"features": {"log.level": "info", "poll.interval_ms": 250}}'
+# system.feature is not retained, so a message sent before a just-restarted agent's
+# SUBACK reaches nobody: send both again each round until they took effect.
 flags_work() {
     grep -q "rejected a message from uplink system.feature: 'poll.interval_ms' must be" "$T_TMP/run.err" &&
         curl -fsS -m 1 "http://127.0.0.1:$PH/api/features" | grep -q '"poll.interval_ms":250'
 }
-wait_for 10 flags_work
+send_flags() {
+    mosquitto_pub -h 127.0.0.1 -p "$PM" -q 1 -t system.feature -m '{"features": {"poll.interval_ms": 7}}'
+    mosquitto_pub -h 127.0.0.1 -p "$PM" -q 1 -t system.feature \
+        -m '{"features": {"log.level": "info", "poll.interval_ms": 250}}'
+    wait_for 1 flags_work
+}
+# About 15 rounds of one second each; a restarted agent subscribes within a few.
+for _ in $(seq 15); do send_flags && break; done
 check flags-after-chaos flags_work
 sleep 2
 rss_sample
