@@ -1,4 +1,4 @@
-/* mqtt.h - the MQTT publisher (paho.mqtt.c MQTTAsync).
+/* mqtt.h - the MQTT publisher (paho.mqtt.c MQTTClient, single-thread mode).
  * Copyright (c) 2026 edgemon authors
  * SPDX-License-Identifier: MIT
  *

@@ -1,4 +1,4 @@
-/* paho.c - load paho.mqtt.c's MQTTAsync API at run time (see paho.h).
+/* paho.c - load paho.mqtt.c's MQTTClient API at run time (see paho.h).
  * Copyright (c) 2026 edgemon authors
  * SPDX-License-Identifier: MIT
  */
@@ -10,10 +10,10 @@
 
 /* Sonames, overridable for systems that name them differently. */
 #ifndef EM_PAHO_PLAIN_LIB
-#define EM_PAHO_PLAIN_LIB "libpaho-mqtt3a.so.1"
+#define EM_PAHO_PLAIN_LIB "libpaho-mqtt3c.so.1"
 #endif
 #ifndef EM_PAHO_TLS_LIB
-#define EM_PAHO_TLS_LIB "libpaho-mqtt3as.so.1"
+#define EM_PAHO_TLS_LIB "libpaho-mqtt3cs.so.1"
 #endif
 
 struct variant {
@@ -27,17 +27,17 @@ static struct variant tls_variant = {.soname = EM_PAHO_TLS_LIB};
 
 static int load(struct variant *v, char *err, size_t errlen)
 {
-    MQTTAsync_init_options io = MQTTAsync_init_options_initializer;
-    __typeof__(MQTTAsync_global_init) *global_init;
+    MQTTClient_init_options io = MQTTClient_init_options_initializer;
+    __typeof__(MQTTClient_global_init) *global_init;
     struct em_paho *a = &v->api;
     const char *const sonames[] = {v->soname, NULL};
-#define PAHO(fn) {"MQTTAsync_" #fn, &a->fn}
+#define PAHO(fn) {"MQTTClient_" #fn, &a->fn}
     const struct em_dl_sym syms[] = {
-        PAHO(createWithOptions), PAHO(setCallbacks), PAHO(setConnected),
-        PAHO(connect),           PAHO(sendMessage),  PAHO(destroy),
-        PAHO(strerror),          PAHO(freeMessage),  PAHO(free),
-        PAHO(subscribeMany),
-        {"MQTTAsync_global_init", &global_init},
+        PAHO(create),        PAHO(connect),     PAHO(isConnected),
+        PAHO(publishMessage), PAHO(receive),    PAHO(getPendingDeliveryTokens),
+        PAHO(subscribeMany), PAHO(disconnect),  PAHO(destroy),
+        PAHO(strerror),      PAHO(freeMessage), PAHO(free),
+        {"MQTTClient_global_init", &global_init},
     };
 #undef PAHO
 

@@ -1,36 +1,42 @@
-/* paho.h - paho.mqtt.c's MQTTAsync API, loaded at run time.
+/* paho.h - paho.mqtt.c's synchronous MQTTClient API, loaded at run time.
  * Copyright (c) 2026 edgemon authors
  * SPDX-License-Identifier: MIT
  *
- * Paho comes as two libraries with one API: libpaho-mqtt3a (plain TCP) and
- * libpaho-mqtt3as (TLS, linked to OpenSSL). Linking the TLS one maps and
+ * The publisher drives paho's MQTTClient in single-thread mode from the core
+ * loop: no callbacks are ever set, so paho starts no thread of its own and does
+ * its reading only inside our calls (MQTTClient_receive).
+ *
+ * Paho comes as two libraries with one API: libpaho-mqtt3c (plain TCP) and
+ * libpaho-mqtt3cs (TLS, linked to OpenSSL). Linking the TLS one maps and
  * relocates libssl and libcrypto at start-up, about 2 MB resident on glibc,
  * even when every link is mqtt://. So the MQTT publisher loads paho itself:
  * the plain library for mqtt:// links, the TLS one as soon as one mqtts://
  * link is configured (or when the plain one is not installed). Once the TLS one
- * is loaded every later client uses it; a library is never unloaded (paho's
- * threads may still run in it).
+ * is loaded every later client uses it, since both would share one process;
+ * a library is never unloaded.
  *
- * Core thread only (publisher create), like everything else in publishers/.
+ * Core thread only, like everything else in publishers/.
  */
 #ifndef EM_PUB_PAHO_H
 #define EM_PUB_PAHO_H
 
 #include <stddef.h>
 
-#include <MQTTAsync.h>
+#include <MQTTClient.h>
 
 struct em_paho {
-    __typeof__(MQTTAsync_createWithOptions) *createWithOptions;
-    __typeof__(MQTTAsync_setCallbacks) *setCallbacks;
-    __typeof__(MQTTAsync_setConnected) *setConnected;
-    __typeof__(MQTTAsync_connect) *connect;
-    __typeof__(MQTTAsync_sendMessage) *sendMessage;
-    __typeof__(MQTTAsync_subscribeMany) *subscribeMany;
-    __typeof__(MQTTAsync_destroy) *destroy;
-    __typeof__(MQTTAsync_strerror) *strerror;
-    __typeof__(MQTTAsync_freeMessage) *freeMessage;
-    __typeof__(MQTTAsync_free) *free;
+    __typeof__(MQTTClient_create) *create;
+    __typeof__(MQTTClient_connect) *connect;
+    __typeof__(MQTTClient_isConnected) *isConnected;
+    __typeof__(MQTTClient_publishMessage) *publishMessage;
+    __typeof__(MQTTClient_receive) *receive;
+    __typeof__(MQTTClient_getPendingDeliveryTokens) *getPendingDeliveryTokens;
+    __typeof__(MQTTClient_subscribeMany) *subscribeMany;
+    __typeof__(MQTTClient_disconnect) *disconnect;
+    __typeof__(MQTTClient_destroy) *destroy;
+    __typeof__(MQTTClient_strerror) *strerror;
+    __typeof__(MQTTClient_freeMessage) *freeMessage;
+    __typeof__(MQTTClient_free) *free;
 };
 
 /*

@@ -714,10 +714,11 @@ static void one_qos(int qos, const char *agent, int *result)
     if (sub_start(&s, main_broker.port, "q/#", 1) < 0)
         return;
     ctx = make_pub(&c, &k);
-    /* QoS 2 keeps at most 20 in flight whatever the window (see mqtt.c). */
+    /* QoS 2 keeps at most 20 in flight whatever the window (see mqtt.c); QoS 0
+     * is confirmed once paho wrote it, so nothing stays in flight. */
     if (ctx && wait_up(ctx, 1, 5000) &&
         publish_range(ctx, 0, 300, 10000, &max_inflight) == 300 &&
-        max_inflight == (qos == 2 ? 20u : 64u) && core_count(&k, 0, 300, EM_PUB_OK) == 300 &&
+        max_inflight == (qos == 2 ? 20u : qos == 0 ? 0u : 64u) && core_count(&k, 0, 300, EM_PUB_OK) == 300 &&
         k.ok == 300 && k.retry == 0 && sub_wait_count(&s, 300, 5000) &&
         received_in_order(&s, 0, 300, topic))
         *result = 1;
