@@ -383,14 +383,19 @@ static void log_spool_damage(struct core *c)
 
 static int loop_once(struct core *c, int64_t *last_service, int64_t *last_second, int busy)
 {
-    int work = 0;
+    int work = 0, spin = 0;
     /* New readings wake the hand-off at once; the timeout only paces the
-     * publishers' housekeeping, and 1 ms while confirmations are awaited. */
+     * publishers' housekeeping, and 1 ms while confirmations are awaited. A
+     * publisher whose confirmations are streaming in (a backlog draining) is
+     * looked at again after STREAMING_SLEEP_US instead: its client reads its
+     * socket only when called, and a millisecond's nap would empty its window. */
     int wait = busy ? 0 : 100;
     for (size_t i = 0; i < c->npubs; i++)
-        if (c->pubs[i].unresolved > 0)
+        if (c->pubs[i].unresolved > 0) {
             wait = busy ? 0 : 1;
-    if (drain_handoff(c, wait) > 0)
+            spin |= c->pubs[i].streaming > 0;
+        }
+    if (drain_handoff(c, spin ? 0 : wait) > 0)
         work = 1;
     int64_t now = em_mono_ms();
     if (now - *last_service >= 100) {
@@ -410,6 +415,10 @@ static int loop_once(struct core *c, int64_t *last_service, int64_t *last_second
     if (now - *last_second >= 1000) {
         every_second(c, (now - *last_second) / 1000.0);
         *last_second = now;
+    }
+    if (spin && !work) {
+        struct timespec ts = {0, STREAMING_SLEEP_US * 1000L};
+        nanosleep(&ts, NULL);
     }
     return work;
 }

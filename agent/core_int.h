@@ -20,6 +20,10 @@
 #include "seqstore.h"
 
 #define HANDOFF_BYTES  (1024 * 1024)
+/* A publisher that confirmed something in one of its last STREAMING_PUMPS pumps
+ * is polled every STREAMING_SLEEP_US while it has messages in flight. */
+#define STREAMING_PUMPS    16
+#define STREAMING_SLEEP_US 20
 #define PUSH_BATCH     64
 #define WINDOW_MAX     4096
 #define STOP_DEADLINE_MS 3000
@@ -47,6 +51,7 @@ struct pubrt {
     size_t idx;                     /* queue consumer index */
     struct slot *ring;              /* owned: messages in send order */
     size_t cap, head, count, unresolved;
+    int streaming; /* pumps left before a round without confirmations counts as idle */
     uint32_t gen;
     int rewind_pending;
     int was_up;                     /* -1 before the first connect */

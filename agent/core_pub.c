@@ -240,9 +240,14 @@ int em_core_pump(struct core *c, struct pubrt *p)
     uint64_t seq;
     int busy = 0;
 
+    uint64_t settled = p->published + p->deadletter;
     if (p->impl->service)
         p->impl->service(p->ctx);
     em_core_settle(c, p);
+    if (p->published + p->deadletter != settled)
+        p->streaming = STREAMING_PUMPS;
+    else if (p->streaming > 0)
+        p->streaming--;
     int up = p->impl->up(p->ctx);
     log_uplink(c, p, up);
     if (p->rewind_pending) {
