@@ -58,7 +58,7 @@ AGENT=$!
 track "$AGENT"
 wait_for 10 lines_at_least "$T_TMP/sub.txt" $((pending + 5))
 # Only an mqtts:// link loads the TLS paho, and OpenSSL with it.
-grep -q libpaho-mqtt3as "/proc/$AGENT/maps"
+grep -q libpaho-mqtt3cs "/proc/$AGENT/maps"
 check tls-loads-tls-paho test $? -eq 0
 kill "$AGENT"
 wait "$AGENT"
@@ -80,9 +80,9 @@ track "$AGENT"
 plain_up() { grep -q "uplink up" "$T_TMP/plain.err"; }
 wait_for 10 plain_up
 check plain-delivers plain_up
-grep -q libpaho-mqtt3a "/proc/$AGENT/maps"
+grep -q "libpaho-mqtt3c\.so" "/proc/$AGENT/maps"
 check plain-loads-plain-paho test $? -eq 0
-grep -Eq "libssl|libcrypto|libpaho-mqtt3as" "/proc/$AGENT/maps"
+grep -Eq "libssl|libcrypto|libpaho-mqtt3cs" "/proc/$AGENT/maps"
 check plain-maps-no-openssl test $? -ne 0
 kill "$AGENT"
 wait "$AGENT"
