@@ -228,7 +228,7 @@ endif
 $(B)/tools/nats_read: LDLIBS += -lnats
 
 # paho's own ceiling, through its synchronous client as well (bench only).
-$(B)/bench/bench_paho: LDLIBS += -lpaho-mqtt3c
+$(B)/bench/bench_paho: LDLIBS += -lpaho-mqtt3c -lpaho-mqtt3a
 
 # Installs missing Debian packages (apt-get as root, else prints the command).
 deps:

@@ -4,9 +4,10 @@
  *
  * The ceiling for the drain rate: N messages of 400 bytes at QoS 1 to the
  * broker on 127.0.0.1:PORT, counted as confirmed on PUBACK, through
- *   - MQTTAsync (what the publisher uses), onSuccess per message, a window;
+ *   - MQTTAsync, onSuccess per message, a window;
  *   - MQTTClient in single-thread mode (no callbacks, no paho threads): the
- *     cheapest way paho can publish, polling for PUBACKs in the same thread.
+ *     cheapest way paho can publish, polling for PUBACKs in the same thread,
+ *     which is how the publisher drives it.
  *   bench_paho PORT [N]    (default 100000)
  * Exit status 1 when a client failed.
  */
@@ -16,9 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <MQTTAsync.h>
 #include <MQTTClient.h>
-
-#include "mqtt/paho.h"
 
 #define PAYLOAD_LEN 400
 
@@ -84,29 +84,23 @@ static int on_arrived(void *ctx, char *topic, int len, MQTTAsync_message *m)
 
 static double run_async(const char *uri, int n, int window)
 {
-    char err[256];
-    const struct em_paho *p = em_paho_get(0, err, sizeof err);
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
     MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
     MQTTAsync client;
     double t0, t;
     int sent = 0;
 
-    if (!p) {
-        fprintf(stderr, "bench_paho: %s\n", err);
-        return -1;
-    }
     co.maxBufferedMessages = window + 8;
-    if (p->createWithOptions(&client, uri, "bench-paho-async", MQTTCLIENT_PERSISTENCE_NONE,
+    if (MQTTAsync_createWithOptions(&client, uri, "bench-paho-async", MQTTCLIENT_PERSISTENCE_NONE,
                              NULL, &co) != MQTTASYNC_SUCCESS ||
-        p->setCallbacks(client, NULL, NULL, on_arrived, NULL) != MQTTASYNC_SUCCESS)
+        MQTTAsync_setCallbacks(client, NULL, NULL, on_arrived, NULL) != MQTTASYNC_SUCCESS)
         return -1;
     acked = failed = connected = 0;
     o.cleansession = 1;
     o.MQTTVersion = MQTTVERSION_3_1_1;
     o.onSuccess = on_connected;
     o.onFailure = on_connect_failed;
-    if (p->connect(client, &o) != MQTTASYNC_SUCCESS)
+    if (MQTTAsync_connect(client, &o) != MQTTASYNC_SUCCESS)
         return -1;
     pthread_mutex_lock(&lock);
     while (!connected && !failed)
@@ -126,7 +120,7 @@ static double run_async(const char *uri, int n, int window)
             ro.onSuccess = on_sent;
             ro.onFailure = on_failed;
             pthread_mutex_unlock(&lock); /* paho's callbacks take `lock` under paho's mutex */
-            if (p->sendMessage(client, "bench/paho", &m, &ro) != MQTTASYNC_SUCCESS)
+            if (MQTTAsync_sendMessage(client, "bench/paho", &m, &ro) != MQTTASYNC_SUCCESS)
                 failed = 1;
             pthread_mutex_lock(&lock);
             sent++;
@@ -136,7 +130,7 @@ static double run_async(const char *uri, int n, int window)
     }
     pthread_mutex_unlock(&lock);
     t = now_s() - t0;
-    p->destroy(&client);
+    MQTTAsync_destroy(&client);
     return failed ? -1 : n / t;
 }
 
