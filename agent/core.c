@@ -439,7 +439,7 @@ static void stop_cleanly(struct core *c)
             struct pubrt *p = &c->pubs[i];
             if (p->impl->service)
                 p->impl->service(p->ctx);
-            em_core_settle(c, p);
+            em_core_settle(c, p, 1);
             open += p->unresolved + p->live_inflight;
         }
         if (open == 0 || em_mono_ms() >= deadline)

@@ -24,6 +24,10 @@
  * is polled every STREAMING_SLEEP_US while it has messages in flight. */
 #define STREAMING_PUMPS    16
 #define STREAMING_SLEEP_US 20
+/* Confirmed messages reach the queue in acks of up to ACK_BATCH, at most
+ * ACK_DELAY_MS late: a Redis queue pays a round trip per ack. */
+#define ACK_BATCH      256
+#define ACK_DELAY_MS   20
 #define PUSH_BATCH     64
 #define WINDOW_MAX     4096
 #define STOP_DEADLINE_MS 3000
@@ -57,6 +61,13 @@ struct pubrt {
     int was_up;                     /* -1 before the first connect */
     uint64_t published, deadletter, retries;
     uint64_t acked_since;           /* for the drain rate */
+    struct em_qentry *acks;         /* owned: confirmed, not yet acked, in order */
+    size_t nacks;
+    int64_t acks_since;             /* monotonic ms of the oldest of them */
+    /* A backlog found at connect: its size and start, for the "delivered" line. */
+    long long drain_pending;
+    int64_t drain_start;
+    uint64_t drain_base;            /* published + deadletter at its start */
     double rate;                    /* confirmed messages per second */
     /* live lane (see live.h) */
     struct em_live *live;           /* owned */
@@ -133,7 +144,8 @@ void em_core_teardown_publishers(struct core *c);
 int em_core_pump(struct core *c, struct pubrt *p);
 
 /* Ack the confirmed head of the window in the queue; handle a rewind. */
-void em_core_settle(struct core *c, struct pubrt *p);
+/* force: ack every confirmed message now (at stop). */
+void em_core_settle(struct core *c, struct pubrt *p, int force);
 
 /* Once a second: whether the live lane is on (a backlog) and the uplink log lines. */
 void em_core_update_lane(struct core *c, struct pubrt *p);

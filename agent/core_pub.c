@@ -126,11 +126,22 @@ static int pump_live(struct core *c, struct pubrt *p)
     return sent;
 }
 
-/* Ack the confirmed run at the head of the window. */
-void em_core_settle(struct core *c, struct pubrt *p)
+static void flush_acks(struct core *c, struct pubrt *p)
 {
-    struct em_qentry acks[256];
-    size_t n = 0;
+    if (p->nacks && em_queue_ack(c->queue, p->idx, p->acks, p->nacks) < 0)
+        /* Not acked: they come again after a rewind; a duplicate, not a loss. */
+        p->rewind_pending = 1;
+    p->nacks = 0;
+}
+
+/*
+ * Move the confirmed run at the head of the window out of it, and ack it to the
+ * queue once ACK_BATCH are waiting, ACK_DELAY_MS after the first, when nothing
+ * else is in flight (a live site acks each reading at once), before a rewind
+ * (which re-reads everything unacked) and at stop.
+ */
+void em_core_settle(struct core *c, struct pubrt *p, int force)
+{
     while (p->count > 0) {
         struct slot *s = &p->ring[p->head];
         if (s->state == SLOT_SENT)
@@ -145,24 +156,23 @@ void em_core_settle(struct core *c, struct pubrt *p)
         } else if (s->state == SLOT_DROP) {
             p->deadletter++;
         }
-        acks[n].a = s->a;
-        acks[n].b = s->b;
-        n++;
+        if (p->nacks == 0)
+            p->acks_since = em_mono_ms();
+        p->acks[p->nacks].a = s->a;
+        p->acks[p->nacks].b = s->b;
+        p->nacks++;
         s->state = SLOT_FREE;
         p->head = (p->head + 1) % p->cap;
         p->count--;
-        if (n == sizeof acks / sizeof acks[0]) {
-            if (em_queue_ack(c->queue, p->idx, acks, n) < 0)
-                p->rewind_pending = 1;
-            n = 0;
-        }
+        if (p->nacks == ACK_BATCH)
+            flush_acks(c, p);
     }
-    if (n && em_queue_ack(c->queue, p->idx, acks, n) < 0)
-        /* Not acked: they come again after a rewind; a duplicate, not a loss. */
-        p->rewind_pending = 1;
     for (size_t k = 0, i = p->head; k < p->count; k++, i = (i + 1) % p->cap)
         if (p->ring[i].state == SLOT_RETRY)
             p->rewind_pending = 1;
+    if (p->nacks && (force || p->rewind_pending || p->count == 0 ||
+                     em_mono_ms() - p->acks_since >= ACK_DELAY_MS))
+        flush_acks(c, p);
 }
 
 /* Report new drops once a minute at most, with the count and the reasons. */
@@ -216,8 +226,14 @@ static void log_uplink(struct core *c, struct pubrt *p, int up)
     if (!up && p->was_up == -1 && em_mono_ms() - p->since < 3000)
         return;
     char pending[48] = "";
+    st.pending = 0;
     if (em_queue_stats(c->queue, p->idx, &st) == 0)
         snprintf(pending, sizeof pending, ", %lld pending", st.pending);
+    p->drain_start = 0;
+    if (up && st.pending > 0) {
+        p->drain_start = em_mono_ms();
+        p->drain_base = p->published + p->deadletter;
+    }
     if (up && p->was_up == -1)
         log_info("[pub:%s:%s] uplink up%s", p->conf->type, p->conf->name, pending);
     else if (up)
@@ -243,7 +259,7 @@ int em_core_pump(struct core *c, struct pubrt *p)
     uint64_t settled = p->published + p->deadletter;
     if (p->impl->service)
         p->impl->service(p->ctx);
-    em_core_settle(c, p);
+    em_core_settle(c, p, 0);
     if (p->published + p->deadletter != settled)
         p->streaming = STREAMING_PUMPS;
     else if (p->streaming > 0)
@@ -274,6 +290,10 @@ int em_core_pump(struct core *c, struct pubrt *p)
     if (p->count + p->live_inflight >= window)
         return busy;
     size_t room = window - p->count - p->live_inflight;
+    /* A backlog is read a quarter window at a time at least: each read of a
+     * Redis queue is a round trip. */
+    if (p->count > 0 && room < window / 4)
+        return busy;
     if (room > sizeof e / sizeof e[0])
         room = sizeof e / sizeof e[0];
     int n = em_queue_read(c->queue, p->idx, e, room);
@@ -320,7 +340,16 @@ int em_core_pump(struct core *c, struct pubrt *p)
             break;
         }
     }
-    em_core_settle(c, p);
+    em_core_settle(c, p, 0);
+    if (p->drain_start && n == 0 && p->count == 0) {
+        /* What an operator waits for after an outage, and what `make bench` reads. */
+        int64_t ms = em_mono_ms() - p->drain_start;
+        unsigned long long done = p->published + p->deadletter - p->drain_base;
+        log_info("[pub:%s:%s] backlog delivered: %llu readings in %.3f s (%.0f/s)",
+                 p->conf->type, p->conf->name, done, ms / 1000.0,
+                 ms > 0 ? done * 1000.0 / ms : 0.0);
+        p->drain_start = 0;
+    }
     return busy;
 }
 
@@ -331,6 +360,7 @@ void em_core_teardown_publishers(struct core *c)
         if (p->impl && p->ctx)
             p->impl->destroy(p->ctx);
         free(p->ring);
+        free(p->acks);
         em_live_free(p->live);
     }
     free(c->pubs);
@@ -360,9 +390,11 @@ int em_core_setup_publishers(struct core *c)
         }
         p->cap = pc->window > 0 && pc->window < WINDOW_MAX ? (size_t)pc->window * 2 : 128;
         p->ring = calloc(p->cap, sizeof *p->ring);
+        p->acks = calloc(ACK_BATCH, sizeof *p->acks);
         p->live = em_live_new(conf->ndevices, LIVE_BYTES);
-        if (!p->ring || !p->live) {
+        if (!p->ring || !p->acks || !p->live) {
             free(p->ring);
+            free(p->acks);
             em_live_free(p->live);
             goto oom;
         }
@@ -371,6 +403,7 @@ int em_core_setup_publishers(struct core *c)
         if (!p->ctx) {
             log_error("publishers[%zu] '%s': %s", i, pc->name, err);
             free(p->ring);
+            free(p->acks);
             em_live_free(p->live);
             return -1;
         }
