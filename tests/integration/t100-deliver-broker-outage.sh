@@ -47,6 +47,7 @@ check drain-logged grep -q "uplink back, [0-9]* pending, draining" "$T_TMP/run.e
 sleep 3
 pending=$("$EDGEMON" queue -c "$T_TMP/c.json" | grep -o '"pending":[0-9]*' | cut -d: -f2)
 check backlog-drained test "${pending:-99}" -lt 20
+check delivered-logged grep -Eq "\[pub:mqtt:[^]]*\] backlog delivered: [0-9]{3,} readings in [0-9.]+ s \([0-9]+/s\)" "$T_TMP/run.err"
 
 # Outage 2 with kill -9 of the agent in the middle of it.
 stop_pid "$MOSQ_PID"
