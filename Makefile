@@ -164,7 +164,7 @@ TOOL_BIN   := $(B)/tools/jsoncmp $(B)/tools/fill
 BENCH_SRC  := $(wildcard tests/bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
-.PHONY: all test unit check deps demo bench install uninstall clean size valgrind asan fuzz \
+.PHONY: all test unit check deps demo bench install uninstall clean size valgrind valgrind-agent asan fuzz \
         hiredis1-test chaos
 
 all: $(OUT)edgemon $(OUT)edgemon-sim
@@ -255,6 +255,12 @@ asan: deps
 
 valgrind: all $(UNIT_BIN)
 	@VALGRIND=1 sh tests/run.sh --unit-only
+
+# The integration tests that exercise the delivery paths, with the agent under
+# valgrind (slow: about 15 minutes; not in .ci/run, which runs the ASan build's).
+VG_AGENT_TESTS ?= t100-*|t101-*|t104-*|t105-*|t110-*|t170-*
+valgrind-agent: all $(TOOL_BIN)
+	@VALGRIND_AGENT=1 ONLY='$(VG_AGENT_TESTS)' sh tests/run.sh
 
 bench:
 	@EXTRA_DEPS="python3-pymodbus python3-serial-asyncio python3-paho-mqtt" sh tests/deps.sh

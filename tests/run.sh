@@ -8,6 +8,10 @@
 #   --unit-only      skip integration scripts
 #   VALGRIND=1       run unit binaries under valgrind (errors fail the test)
 #   ONLY=pattern     run only tests whose file name matches the shell pattern
+#                    (several: separated by |)
+#   VALGRIND_AGENT=1 (make valgrind-agent) integration tests run the agent and
+#                    its commands under valgrind (tests/vg-edgemon); any report
+#                    fails the test
 #   SAN_LOGS=1       (make asan) ASan reports of every process a test starts,
 #                    daemons included, go to files; any report fails the test, and
 #                    undefined behaviour stops the process
@@ -29,11 +33,21 @@ if [ "${SAN_LOGS:-0}" = 1 ]; then
     export ASAN_OPTIONS="log_path=$san/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 fi
+if [ "${VALGRIND_AGENT:-0}" = 1 ]; then
+    export VG_LOGS="$san" EM_REAL="${EDGEMON:-$PWD/edgemon}" EDGEMON="$PWD/tests/vg-edgemon"
+fi
 
 run_one() {
     name=$1
     shift
-    case "$name" in ${ONLY:-*}) ;; *) return ;; esac
+    # ONLY may list patterns separated by '|' (a case pattern from a variable does not).
+    wanted=0 rest="${ONLY:-*}|"
+    while [ -n "$rest" ]; do
+        pat=${rest%%|*}
+        rest=${rest#*|}
+        case "$name" in $pat) wanted=1 ;; esac
+    done
+    [ "$wanted" = 1 ] || return
     echo "== $name"
     "$@" >"$log" 2>&1
     rc=$?
@@ -50,6 +64,10 @@ run_one() {
     fi
     for r in "$san"/*; do
         [ -f "$r" ] || continue
+        if [ ! -s "$r" ]; then
+            rm -f "$r" # valgrind -q: an empty log is a clean run
+            continue
+        fi
         head -40 "$r"
         echo "FAIL $name: sanitizer report $(basename "$r")"
         f=$((f + 1))
