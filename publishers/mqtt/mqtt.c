@@ -403,7 +403,7 @@ static void *mqtt_create(const struct em_pub_conf *conf, em_pub_done_fn done, vo
         goto oom;
 
     timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : MQTT_DEFAULT_TIMEOUT_MS;
-    c->reach = em_reach_new(c->uri, timeout_ms);
+    c->reach = em_reach_new(names.host, names.port, timeout_ms);
     if (!c->reach) {
         em_pub_err(err, errlen, "cannot start the connect probe for '%s': %s", c->uri,
                    strerror(errno));

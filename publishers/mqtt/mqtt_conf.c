@@ -15,9 +15,11 @@ int em_mqtt_topic_ok(const char *t)
     return *t && !strpbrk(t, "+#");
 }
 
-static int parse_url(const char *url, char *uri, size_t urilen, int *tls, char *err,
-                     size_t errlen)
+static int parse_url(const char *url, struct em_mqtt_names *out, char *err, size_t errlen)
 {
+    char *uri = out->uri;
+    size_t urilen = sizeof out->uri;
+    int *tls = &out->tls;
     const char *host, *end;
     char *stop, shown[256]; /* the url for messages, credentials masked */
     long port;
@@ -68,10 +70,16 @@ static int parse_url(const char *url, char *uri, size_t urilen, int *tls, char *
         goto bad;
     n = snprintf(uri, urilen, "%s://%.*s:%ld", *tls ? "ssl" : "tcp", (int)(end - host), host,
                  port);
-    if (n < 0 || (size_t)n >= urilen) {
+    /* The probe (reach.h) resolves HOST itself: no brackets. */
+    int bracketed = *host == '[';
+    size_t hl = (size_t)(end - host) - (bracketed ? 2 : 0);
+    if (n < 0 || (size_t)n >= urilen || hl >= sizeof out->host) {
         em_pub_err(err, errlen, "url '%s' is too long", em_pub_url_shown(url, shown, sizeof shown));
         return -1;
     }
+    memcpy(out->host, host + bracketed, hl);
+    out->host[hl] = '\0';
+    snprintf(out->port, sizeof out->port, "%ld", port);
     return 0;
 
 bad:
@@ -94,7 +102,7 @@ int em_mqtt_names(const struct em_pub_conf *conf, struct em_mqtt_names *out, cha
     int n;
 
     memset(out, 0, sizeof *out);
-    if (parse_url(conf->url, out->uri, sizeof out->uri, &out->tls, err, errlen) < 0)
+    if (parse_url(conf->url, out, err, errlen) < 0)
         return -1;
     if (!out->tls && (conf->ca_file || conf->cert_file || conf->key_file)) {
         em_pub_err(err, errlen, "ca_file/cert_file/key_file need an mqtts:// url, not '%s'",

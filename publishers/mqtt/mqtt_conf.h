@@ -22,6 +22,8 @@
 struct em_mqtt_names {
     int tls;                         /* mqtts:// */
     char uri[MQTT_URI_MAX];          /* tcp://HOST:PORT or ssl://HOST:PORT */
+    char host[256];                  /* HOST alone, an IPv6 literal without brackets */
+    char port[8];                    /* PORT, the default filled in */
     char client_id[MQTT_ID_MAX];     /* client_id, or edgemon-<agent> */
     char status_topic[MQTT_TOPIC_MAX]; /* edgemon/<agent>/status */
 };

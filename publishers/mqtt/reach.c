@@ -31,37 +31,6 @@ struct em_reach {
     enum em_reach_state state;
 };
 
-/* tcp://HOST:PORT, ssl://HOST:PORT, HOST possibly [v6]. 0 or -1. */
-static int split_uri(const char *uri, char *host, size_t hostlen, char *port, size_t portlen)
-{
-    const char *h = strstr(uri, "://"), *colon;
-    size_t n;
-
-    if (!h)
-        return -1;
-    h += 3;
-    if (*h == '[') {
-        const char *close = strchr(h, ']');
-
-        if (!close || close[1] != ':')
-            return -1;
-        n = (size_t)(close - h - 1);
-        h++;
-        colon = close + 1;
-    } else {
-        colon = strrchr(h, ':');
-        if (!colon)
-            return -1;
-        n = (size_t)(colon - h);
-    }
-    if (n == 0 || n >= hostlen || strlen(colon + 1) == 0 || strlen(colon + 1) >= portlen)
-        return -1;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    strcpy(port, colon + 1);
-    return 0;
-}
-
 static int stopping(struct em_reach *r)
 {
     int s;
@@ -146,18 +115,20 @@ static void *reach_main(void *arg)
     return NULL;
 }
 
-struct em_reach *em_reach_new(const char *uri, int timeout_ms)
+struct em_reach *em_reach_new(const char *host, const char *port, int timeout_ms)
 {
     struct em_reach *r = calloc(1, sizeof *r);
     int rc;
 
     if (!r)
         return NULL;
-    if (split_uri(uri, r->host, sizeof r->host, r->port, sizeof r->port) < 0) {
+    if (strlen(host) >= sizeof r->host || strlen(port) >= sizeof r->port) {
         free(r);
         errno = EINVAL;
         return NULL;
     }
+    strcpy(r->host, host);
+    strcpy(r->port, port);
     r->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
     pthread_condattr_t ca;
 

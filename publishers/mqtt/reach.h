@@ -25,12 +25,11 @@ enum em_reach_state {
 struct em_reach;
 
 /*
- * A prober for paho's URI form tcp://HOST:PORT or ssl://HOST:PORT (HOST may be
- * a bracketed IPv6 literal), waiting at most timeout_ms per probe. Starts its
- * thread. NULL with errno (EINVAL for a URI of another form, ENOMEM, or what
- * pthread_create said).
+ * A prober for HOST (a name or an address, IPv6 without brackets) and PORT, both
+ * copied, waiting at most timeout_ms per probe. Starts its thread. NULL with
+ * errno (EINVAL for a HOST or PORT too long, ENOMEM, or what pthread_create said).
  */
-struct em_reach *em_reach_new(const char *uri, int timeout_ms);
+struct em_reach *em_reach_new(const char *host, const char *port, int timeout_ms);
 
 /* Core thread: start one probe unless one is running. */
 void em_reach_start(struct em_reach *r);

@@ -29,6 +29,7 @@
 #include "harness.h"
 #include "pubcore.h"
 #include "mqtt/mqtt.h"
+#include "mqtt/mqtt_conf.h"
 #include "publisher.h"
 #include "testutil.h"
 
@@ -650,6 +651,16 @@ static void test_create_errors(void)
             printf("    %s: %s\n", good[i], err);
         CHECK(ctx != NULL);
         pub->destroy(ctx);
+    }
+    /* The connect probe gets HOST without brackets and the port, defaulted or given. */
+    const char *want[][2] = {{"localhost", "1883"}, {"::1", "8883"}, {"h", "8883"}};
+    for (size_t i = 0; i < 3; i++) {
+        struct em_mqtt_names nm;
+
+        c = base_conf(good[i], "gw");
+        CHECK_EQ_INT(em_mqtt_names(&c, &nm, err, sizeof err), 0);
+        CHECK_STR(nm.host, want[i][0]);
+        CHECK_STR(nm.port, want[i][1]);
     }
 }
 
