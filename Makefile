@@ -257,7 +257,7 @@ valgrind: all $(UNIT_BIN)
 	@VALGRIND=1 sh tests/run.sh --unit-only
 
 # The integration tests that exercise the delivery paths, with the agent under
-# valgrind (slow: about 15 minutes; not in .ci/run, which runs the ASan build's).
+# valgrind (about 3 minutes; not in .ci/run, which runs the ASan build's tests).
 VG_AGENT_TESTS ?= t100-*|t101-*|t104-*|t105-*|t110-*|t170-*
 valgrind-agent: all $(TOOL_BIN)
 	@VALGRIND_AGENT=1 ONLY='$(VG_AGENT_TESTS)' sh tests/run.sh

@@ -64,8 +64,7 @@ struct pubrt {
     struct em_qentry *acks;         /* owned: confirmed, not yet acked, in order */
     size_t nacks;
     int64_t acks_since;             /* monotonic ms of the oldest of them */
-    /* A backlog found at connect: its size and start, for the "delivered" line. */
-    long long drain_pending;
+    /* A backlog found at connect: when, for the "delivered" line (0: none). */
     int64_t drain_start;
     uint64_t drain_base;            /* published + deadletter at its start */
     double rate;                    /* confirmed messages per second */
