@@ -54,13 +54,8 @@ static void sink(void *arg, struct em_device *d, const char *msg, size_t len, in
                       em_strerror(err), suppressed ? " (repeated)" : "");
         return;
     }
-    if (d->seq_errno) {
-        snprintf(key, sizeof key, "seq:%s", d->conf->id);
-        if (em_log_should(key, 60, &suppressed))
-            log_warnx("[device:%s:%s] cannot persist seq: %s", d->driver->name, d->conf->id,
-                      strerror(d->seq_errno));
-    }
-    em_handoff_push(&c->handoff, msg, len);
+    struct em_handoff_tag tag = {&d->seq, d->last_seq};
+    em_handoff_push(&c->handoff, msg, len, &tag);
 }
 
 /* ---- publishers --------------------------------------------------------- */
@@ -175,10 +170,13 @@ static void site_cycle(struct core *c, int64_t now)
     for (size_t i = 0; i < c->conf->ndevices; i++)
         if (c->conf->devices[i].interval_ms + c->conf->devices[i].timeout_ms > max_age)
             max_age = c->conf->devices[i].interval_ms + c->conf->devices[i].timeout_ms;
-    em_seq_take(&c->site_seq, &seq);
+    seq = em_seq_claim(&c->site_seq);
     int n = em_ops_site_message(c->ops, seq, 2 * max_age, msg, sizeof msg);
+    struct em_handoff_tag tag = {&c->site_seq, seq};
     if (n > 0)
-        em_handoff_push(&c->handoff, msg, (size_t)n);
+        em_handoff_push(&c->handoff, msg, (size_t)n, &tag);
+    else
+        em_seq_commit(&c->site_seq, seq + 1); /* skipped for good: never reused */
 }
 
 static int setup(struct core *c)
@@ -253,14 +251,29 @@ static int published(const struct core *c, const char *m, size_t len)
     return !(c->datasets_off & em_conf_dataset_bit(dataset));
 }
 
+/* The reading goes to the queue (or is deliberately left out): its seq is spent. */
+static void commit_seq(const struct em_handoff_tag *t)
+{
+    unsigned suppressed;
+    if (!t->store || em_seq_commit(t->store, t->seq + 1) == 0)
+        return;
+    if (em_log_should(t->store->path, 60, &suppressed))
+        log_warnx("cannot persist seq to '%s': %s%s", t->store->path, strerror(errno),
+                  suppressed ? " (repeated)" : "");
+}
+
 /* Move what the bus threads handed over into the queue. Returns how many it took. */
 static size_t drain_handoff(struct core *c, int wait_ms)
 {
     struct em_qmsg m[PUSH_BATCH];
+    struct em_handoff_tag tags[PUSH_BATCH];
     size_t n = 0, used = 0, taken = 0;
     while (n < PUSH_BATCH && sizeof arena - used > EM_MSG_MAX) {
         char *buf = arena + used;
-        long len = em_handoff_pop(&c->handoff, buf, EM_MSG_MAX - 1, n == 0 ? wait_ms : 0);
+        long len = em_handoff_pop(&c->handoff, buf, EM_MSG_MAX - 1, n == 0 ? wait_ms : 0,
+                                  &tags[n]);
+        if (len < 0)
+            commit_seq(&tags[n]); /* dropped (never: EM_MSG_MAX bounds every message) */
         if (len <= 0)
             break;
         taken++;
@@ -272,8 +285,10 @@ static size_t drain_handoff(struct core *c, int wait_ms)
             fwrite(buf, 1, (size_t)len + 1, stdout);
         }
         used += (size_t)len + 1;
-        if (c->datasets_off && !published(c, buf, (size_t)len))
+        if (c->datasets_off && !published(c, buf, (size_t)len)) {
+            commit_seq(&tags[n]);
             continue; /* feature dataset.<name> false: visible here, not queued */
+        }
         n++;
     }
     if (c->print && taken)
@@ -291,6 +306,15 @@ static size_t drain_handoff(struct core *c, int wait_ms)
                 (p->conf->datasets & em_conf_dataset_bit(dataset)))
                 em_live_put(p->live, m[k].data, m[k].len);
     }
+    /* Each seq is persisted only now, as its reading goes to the queue: an agent
+     * killed while readings wait in the hand-off (a queue Redis that hangs holds
+     * the core here for up to its timeout) leaves no gap, because the readings
+     * after the restart take those seqs again. Before the push, not after: a
+     * kill while the push waits for Redis's reply still stores the readings (Redis
+     * runs the command it has read), so their seqs must not come back. Newest
+     * first, so each store is written once per batch. */
+    for (size_t k = n; k-- > 0;)
+        commit_seq(&tags[k]);
     if (em_queue_push(c->queue, m, n) < 0) {
         unsigned sup;
         if (em_log_should("queue-push", 30, &sup))

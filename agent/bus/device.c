@@ -89,11 +89,8 @@ int em_device_message(struct em_device *d, const char *agent, const char *site,
                       const char *boot, int64_t ts_ms, char *out, size_t outlen)
 {
     struct em_msg_meta m = {d->conf->id, agent, site, 0, boot, ts_ms};
-    if (d->seq.readonly)
-        m.seq = d->seq.next;
-    else
-        /* On failure the seq is still valid in memory; the caller logs seq_errno. */
-        d->seq_errno = em_seq_take(&d->seq, &m.seq) < 0 ? errno : 0;
+    m.seq = d->seq.readonly ? d->seq.next : em_seq_claim(&d->seq);
+    d->last_seq = m.seq;
     return em_msg_format(&d->ds, &m, out, outlen);
 }
 

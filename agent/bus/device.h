@@ -3,7 +3,8 @@
  * SPDX-License-Identifier: MIT
  *
  * A device belongs to the poll thread of its bus; nothing here is shared with
- * other threads except through the messages it produces.
+ * other threads except through the messages it produces, and the commit side of
+ * its seq store, which the core thread drives as the queue takes the messages.
  */
 #ifndef EM_DEVICE_H
 #define EM_DEVICE_H
@@ -33,7 +34,7 @@ struct em_device {
     struct em_regdev *rd;            /* owned */
     struct em_seq seq;
     int seq_open;
-    int seq_errno;                   /* last failure to persist the seq, 0 if none */
+    uint64_t last_seq;               /* of the last message formatted */
     /* schedule (monotonic ms) */
     int64_t next_due;
     int fails;                       /* consecutive failed polls */
@@ -61,9 +62,9 @@ int em_device_init(struct em_device *d, const struct em_dev_conf *c, int rtu,
  */
 int em_device_poll(struct em_device *d, modbus_t *mb);
 
-/* Format d->ds as the CONTRACT message, taking the next seq (unless readonly).
- * Returns the length or -1 (ENOSPC). A failure to persist the seq does not stop
- * the message; it is left in d->seq_errno for the caller to report. */
+/* Format d->ds as the CONTRACT message, claiming the next seq (unless readonly;
+ * it is left in d->last_seq). Whoever stores the message commits the seq
+ * (em_seq_commit). Returns the length or -1 (ENOSPC). */
 int em_device_message(struct em_device *d, const char *agent, const char *site,
                       const char *boot, int64_t ts_ms, char *out, size_t outlen);
 

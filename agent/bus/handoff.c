@@ -60,21 +60,30 @@ static void ring_read(struct em_handoff *h, void *dst, size_t n)
     h->used -= n;
 }
 
-int em_handoff_push(struct em_handoff *h, const void *rec, size_t len)
+/* What precedes each record in the ring. */
+struct hdr {
+    struct em_handoff_tag tag;
+    uint32_t len;
+};
+
+int em_handoff_push(struct em_handoff *h, const void *rec, size_t len,
+                    const struct em_handoff_tag *tag)
 {
-    uint32_t n = (uint32_t)len;
-    if (len + sizeof n > h->cap) {
+    struct hdr hd = {.len = (uint32_t)len};
+    if (len + sizeof hd > h->cap) {
         errno = EMSGSIZE;
         return -1;
     }
+    if (tag)
+        hd.tag = *tag;
     pthread_mutex_lock(&h->lock);
-    while (h->cap - h->used < len + sizeof n) {
-        uint32_t old;
+    while (h->cap - h->used < len + sizeof hd) {
+        struct hdr old;
         ring_read(h, &old, sizeof old);
-        ring_read(h, NULL, old);
+        ring_read(h, NULL, old.len);
         h->dropped++;
     }
-    ring_write(h, &n, sizeof n);
+    ring_write(h, &hd, sizeof hd);
     ring_write(h, rec, len);
     h->pushed++;
     pthread_cond_signal(&h->nonempty);
@@ -82,7 +91,8 @@ int em_handoff_push(struct em_handoff *h, const void *rec, size_t len)
     return 0;
 }
 
-long em_handoff_pop(struct em_handoff *h, void *out, size_t outlen, int timeout_ms)
+long em_handoff_pop(struct em_handoff *h, void *out, size_t outlen, int timeout_ms,
+                    struct em_handoff_tag *tag)
 {
     long rc = 0;
     pthread_mutex_lock(&h->lock);
@@ -100,15 +110,17 @@ long em_handoff_pop(struct em_handoff *h, void *out, size_t outlen, int timeout_
                 break;
     }
     if (h->used > 0) {
-        uint32_t n;
-        ring_read(h, &n, sizeof n);
-        if (n > outlen) {
-            ring_read(h, NULL, n);
+        struct hdr hd;
+        ring_read(h, &hd, sizeof hd);
+        if (tag)
+            *tag = hd.tag;
+        if (hd.len > outlen) {
+            ring_read(h, NULL, hd.len);
             errno = EMSGSIZE;
             rc = -1;
         } else {
-            ring_read(h, out, n);
-            rc = (long)n;
+            ring_read(h, out, hd.len);
+            rc = (long)hd.len;
         }
     }
     pthread_mutex_unlock(&h->lock);

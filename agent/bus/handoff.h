@@ -7,6 +7,9 @@
  * the message and never allocates. When the core falls behind so far that the
  * ring is full, the oldest records are dropped and counted rather than blocking
  * a bus thread: polling must never wait for the uplink.
+ *
+ * Each record carries a tag: the seq store and seq of its reading, which the core
+ * commits once the queue has taken the reading (see seqstore.h).
  */
 #ifndef EM_HANDOFF_H
 #define EM_HANDOFF_H
@@ -14,6 +17,13 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct em_seq;
+
+struct em_handoff_tag {
+    struct em_seq *store; /* borrowed; NULL: nothing to commit */
+    uint64_t seq;
+};
 
 struct em_handoff {
     pthread_mutex_t lock;
@@ -28,13 +38,16 @@ struct em_handoff {
 int em_handoff_init(struct em_handoff *h, size_t cap);
 void em_handoff_release(struct em_handoff *h);
 
-/* Copy one record (borrowed for the call) in; drops oldest records if needed.
- * Returns 0, or -1 with EMSGSIZE when the record can never fit. */
-int em_handoff_push(struct em_handoff *h, const void *rec, size_t len);
+/* Copy one record (borrowed for the call) and its tag (NULL: none) in; drops
+ * oldest records if needed. Returns 0, or -1 with EMSGSIZE when the record can
+ * never fit. */
+int em_handoff_push(struct em_handoff *h, const void *rec, size_t len,
+                    const struct em_handoff_tag *tag);
 
-/* Pop one record into out (outlen bytes); waits up to timeout_ms when empty.
- * Returns its length, 0 when nothing arrived, -1 with EMSGSIZE if out is small
- * (the record is dropped). */
-long em_handoff_pop(struct em_handoff *h, void *out, size_t outlen, int timeout_ms);
+/* Pop one record into out (outlen bytes) and its tag into *tag (may be NULL);
+ * waits up to timeout_ms when empty. Returns its length, 0 when nothing arrived,
+ * -1 with EMSGSIZE if out is small (the record is dropped, its tag still set). */
+long em_handoff_pop(struct em_handoff *h, void *out, size_t outlen, int timeout_ms,
+                    struct em_handoff_tag *tag);
 
 #endif

@@ -153,7 +153,7 @@ static int create_file(struct em_seq *s)
 {
     char tmp[PATH_MAX + 8];
     unsigned char b[EM_SEQ_SLOT];
-    struct slot sl = {.gen = 2, .next = s->next};
+    struct slot sl = {.gen = 2, .next = s->committed};
     snprintf(sl.boot, sizeof sl.boot, "%s", s->boot);
     if (snprintf(tmp, sizeof tmp, "%s.tmp", s->path) >= (int)sizeof tmp) {
         errno = ENAMETOOLONG;
@@ -184,7 +184,7 @@ static int create_file(struct em_seq *s)
 static int write_slot(struct em_seq *s, int clean, int do_sync)
 {
     unsigned char b[EM_SEQ_SLOT];
-    struct slot sl = {.gen = s->gen + 1, .next = s->next, .flags = clean ? SLOT_CLEAN : 0};
+    struct slot sl = {.gen = s->gen + 1, .next = s->committed, .flags = clean ? SLOT_CLEAN : 0};
     snprintf(sl.boot, sizeof sl.boot, "%s", s->boot);
     slot_encode(b, &sl);
     ssize_t n = pwrite(s->fd, b, sizeof b, slot_off(sl.gen));
@@ -302,6 +302,7 @@ int em_seq_open(struct em_seq *s, const char *state_dir, const char *device, int
     } else {
         migrate = 1; /* no file yet */
     }
+    s->committed = s->next;
     s->last_sync = mono_s();
     if (readonly)
         return 0;
@@ -315,13 +316,24 @@ int em_seq_open(struct em_seq *s, const char *state_dir, const char *device, int
     return 0;
 }
 
-int em_seq_take(struct em_seq *s, uint64_t *seq)
+uint64_t em_seq_claim(struct em_seq *s)
 {
-    *seq = s->next++;
-    if (s->readonly)
+    return s->next++;
+}
+
+int em_seq_commit(struct em_seq *s, uint64_t next)
+{
+    if (s->readonly || next <= s->committed)
         return 0;
+    s->committed = next;
     int force = mono_s() - s->last_sync >= EM_SEQ_SYNC_S;
     return write_slot(s, 0, force);
+}
+
+int em_seq_take(struct em_seq *s, uint64_t *seq)
+{
+    *seq = em_seq_claim(s);
+    return em_seq_commit(s, *seq + 1);
 }
 
 void em_seq_close(struct em_seq *s)

@@ -11,6 +11,12 @@
  * only that write: the other slot still holds the state before it. A killed agent
  * (same boot) resumes exactly where it stopped, from the page cache.
  *
+ * A seq is claimed when a reading is made (on its bus thread) but persisted only
+ * once the reading's fate is decided, as the core hands it to the queue
+ * (em_seq_commit, on the core thread). A reading still in the hand-off between
+ * the two when the agent is killed was never stored anywhere; the first reading
+ * after the restart claims its seq again, so a kill leaves no gap in seq.
+ *
  * The file is fdatasynced every EM_SEQ_SYNC_S seconds, at open and at close, not
  * per reading, to spare flash. A power cut can lose the unsynced updates (and tear
  * the slot being written); to never repeat a seq, each slot also records the
@@ -40,7 +46,9 @@
 struct em_seq {
     char path[PATH_MAX];
     char boot[40];        /* kernel boot id at open */
-    uint64_t next;        /* the seq the next reading gets */
+    uint64_t next;        /* the seq the next reading gets (the claiming thread's) */
+    uint64_t committed;   /* the `next` persisted: one past the last decided reading
+                             (this and the rest: the committing thread's) */
     uint64_t gen;         /* generation of the last slot written (or read) */
     time_t last_sync;     /* monotonic seconds */
     int fd;               /* the open file (writable stores), else -1 */
@@ -57,11 +65,20 @@ struct em_seq {
 int em_seq_open(struct em_seq *s, const char *state_dir, const char *device, int interval_ms,
                 int readonly, char *err, size_t errlen);
 
-/* Take the next seq and persist the one after it. Returns -1 with errno when the
- * file cannot be written (the seq is still valid and in memory). */
+/* Claim the next seq in memory only. */
+uint64_t em_seq_claim(struct em_seq *s);
+
+/* Persist that every seq below `next` is decided (stored, or deliberately not
+ * queued). A value below the committed one is ignored. -1 with errno when the file
+ * cannot be written (the value stays in memory and goes out with the next commit). */
+int em_seq_commit(struct em_seq *s, uint64_t next);
+
+/* Claim and commit at once, for single-threaded users. -1 with errno as
+ * em_seq_commit (the seq is still valid). */
 int em_seq_take(struct em_seq *s, uint64_t *seq);
 
-/* Sync, mark a clean close and close the file. */
+/* Sync, mark a clean close (of the committed value) and close the file. Only
+ * once nothing claims or commits any more. */
 void em_seq_close(struct em_seq *s);
 
 #endif

@@ -225,24 +225,35 @@ static void test_seq_after_power_cut_skips(void)
 static void test_handoff_order_and_drop(void)
 {
     struct em_handoff h;
+    struct em_handoff_tag t, t1 = {(struct em_seq *)&h, 41}, t2 = {NULL, 0};
     char buf[64];
-    CHECK(em_handoff_init(&h, 64) == 0);
-    CHECK(em_handoff_push(&h, "first", 5) == 0);
-    CHECK(em_handoff_push(&h, "second", 6) == 0);
-    CHECK_EQ_INT(em_handoff_pop(&h, buf, sizeof buf, 0), 5);
+    CHECK(em_handoff_init(&h, 200) == 0);
+    CHECK(em_handoff_push(&h, "first", 5, &t1) == 0);
+    CHECK(em_handoff_push(&h, "second", 6, NULL) == 0);
+    CHECK_EQ_INT(em_handoff_pop(&h, buf, sizeof buf, 0, &t), 5);
     CHECK(memcmp(buf, "first", 5) == 0);
-    CHECK_EQ_INT(em_handoff_pop(&h, buf, sizeof buf, 0), 6);
-    CHECK_EQ_INT(em_handoff_pop(&h, buf, sizeof buf, 10), 0);
+    CHECK(t.store == t1.store && t.seq == 41); /* the tag travels with its record */
+    t = t1;
+    CHECK_EQ_INT(em_handoff_pop(&h, buf, sizeof buf, 0, &t), 6);
+    CHECK(t.store == t2.store && t.seq == 0); /* no tag given: an empty one */
+    CHECK_EQ_INT(em_handoff_pop(&h, buf, sizeof buf, 10, NULL), 0);
     /* Overfill: oldest records go, counted; the newest survive, wrapping. */
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < 20; i++) {
         char rec[16];
         int n = snprintf(rec, sizeof rec, "rec-%02d", i);
-        CHECK(em_handoff_push(&h, rec, (size_t)n) == 0);
+        struct em_handoff_tag ti = {NULL, (uint64_t)i};
+        CHECK(em_handoff_push(&h, rec, (size_t)n, &ti) == 0);
     }
-    CHECK_EQ_INT(h.dropped, 4); /* 6 records of 4+6 bytes fit in 64 */
-    CHECK_EQ_INT(em_handoff_pop(&h, buf, sizeof buf, 0), 6);
-    CHECK(memcmp(buf, "rec-04", 6) == 0);
-    CHECK(em_handoff_push(&h, buf, 61) == -1 && errno == EMSGSIZE);
+    CHECK(h.dropped > 0 && h.dropped < 20);
+    int first = (int)h.dropped, popped = 0;
+    char want[16];
+    snprintf(want, sizeof want, "rec-%02d", first);
+    CHECK_EQ_INT(em_handoff_pop(&h, buf, sizeof buf, 0, &t), 6);
+    CHECK(memcmp(buf, want, 6) == 0 && t.seq == (uint64_t)first);
+    for (popped = 1; em_handoff_pop(&h, buf, sizeof buf, 0, &t) == 6; popped++)
+        CHECK(t.seq == (uint64_t)(first + popped));
+    CHECK_EQ_INT(first + popped, 20);
+    CHECK(em_handoff_push(&h, buf, 200, NULL) == -1 && errno == EMSGSIZE);
     em_handoff_release(&h);
 }
 

@@ -379,8 +379,35 @@ static void test_never_back_across_restarts(void)
     }
 }
 
+/*
+ * Claimed but never committed (the reading was in the hand-off when the agent was
+ * killed): the restart hands the same seq out again, so the kill leaves no gap;
+ * committed ones are never handed out again, and a commit never goes back.
+ */
+static void test_claim_then_commit(void)
+{
+    struct em_seq s;
+    uint64_t a, b, c;
+    CHECK(em_seq_open(&s, g_dir, "dev", 1000, 0, g_err, sizeof g_err) == 0);
+    a = em_seq_claim(&s);
+    b = em_seq_claim(&s);
+    c = em_seq_claim(&s);
+    CHECK(a == 1 && b == 2 && c == 3);
+    CHECK(em_seq_commit(&s, a + 1) == 0); /* 1 is in the queue; 2 and 3 are not */
+    CHECK(em_seq_commit(&s, a) == 0);     /* an older commit changes nothing */
+    CHECK_EQ_INT(s.committed, 2);
+    close(s.fd); /* kill -9 */
+    CHECK(em_seq_open(&s, g_dir, "dev", 1000, 0, g_err, sizeof g_err) == 0);
+    CHECK_EQ_INT(em_seq_claim(&s), 2);
+    CHECK(em_seq_commit(&s, 3) == 0);
+    em_seq_claim(&s); /* 3: still in the hand-off at a clean stop, never stored */
+    em_seq_close(&s); /* the clean close records what was committed */
+    CHECK_EQ_INT(take_one(), 3);
+}
+
 int main(void)
 {
+    T(test_claim_then_commit);
     T(test_in_place);
     T(test_newer_slot_wins);
     T(test_torn_slot);
