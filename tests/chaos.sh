@@ -107,6 +107,7 @@ while [ "$(date +%s)" -lt "$t_end" ]; do
     sleep_sampling $((2 + RANDOM % 7))
     actions=(mqtt target queue hang agent timeout except flags)
     a=${actions[RANDOM % ${#actions[@]}]}
+    t_fault=$(date +%s%3N)
     case "$a" in
     mqtt)
         stop_pid "$MOSQ_PID"
@@ -163,6 +164,7 @@ while [ "$(date +%s)" -lt "$t_end" ]; do
     esac
     count[$a]=$((${count[$a]:-0} + 1))
     events=$((events + 1))
+    echo "$t_fault $a" >>"$T_TMP/events" # when it began (ms), to match a gap to a fault
 done
 
 # Calm: everything up, the backlog drains, then a clean stop.
