@@ -12,10 +12,34 @@ for f in "$@"; do
     id=$(echo "$n" | tr -c 'a-zA-Z0-9\n' '_')
     names="$names $n"
     printf 'static const char profile_%s[] =\n' "$id"
-    # Escape backslashes and quotes; one C string literal per line, without the
-    # indentation (JSON strings never span lines, so this changes no value).
-    sed -e 's/^[[:space:]]*//' -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' \
-        -e 's/$/"/' "$f"
+    # Flash is the scarce thing: the copy in the binary drops the whitespace outside
+    # strings and the "comment" members (the profile reader ignores them; the files
+    # installed beside the binary keep them), then becomes C string literals of
+    # about 96 bytes, split before escaping so no escape is cut in two.
+    awk '
+    { line = line $0 "\n" }
+    END {
+        out = ""; instr = 0; esc = 0
+        for (i = 1; i <= length(line); i++) {
+            ch = substr(line, i, 1)
+            if (instr) {
+                if (esc) esc = 0; else if (ch == "\\") esc = 1; else if (ch == "\"") instr = 0
+                out = out ch
+            } else if (ch == "\"") { instr = 1; out = out ch }
+            else if (ch !~ /[ \t\r\n]/) out = out ch
+        }
+        str = "\"([^\"\\\\]|\\\\.)*\""
+        gsub("\"comment\":" str ",", "", out)
+        gsub(",\"comment\":" str, "", out)
+        for (i = 1; i <= length(out); i += 96) {
+            chunk = substr(out, i, 96); c = ""
+            for (k = 1; k <= length(chunk); k++) {
+                ch = substr(chunk, k, 1)
+                c = c (ch == "\\" || ch == "\"" ? "\\" : "") ch
+            }
+            printf "    \"%s\"\n", c
+        }
+    }' "$f"
     echo ';'
 done
 echo 'const char *const em_profile_builtin_names[] = {'
