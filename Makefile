@@ -159,9 +159,12 @@ LIB_SRC    := $(filter-out agent/main.c, $(wildcard agent/*.c agent/*/*.c)) \
               $(wildcard drivers/*.c) $(wildcard drivers/regmap/*.c) $(wildcard drivers/pms/*.c) \
               $(wildcard drivers/mppt/*.c) $(wildcard drivers/inverter/*.c) $(PUB_SRC)
 ifneq ($(WITH_HTTPD),yes)
-LIB_SRC    := $(filter-out agent/ops/httpd.c agent/ops/page.c,$(LIB_SRC))
+LIB_SRC    := $(filter-out agent/ops/httpd.c,$(LIB_SRC))
 endif
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/profiles.o
+ifeq ($(WITH_HTTPD),yes)
+LIB_OBJ    += $(B)/gen/page.o
+endif
 MAIN_OBJ   := $(B)/agent/main.o
 SIM_SRC    := $(wildcard tests/sim/*.c)
 SIM_OBJ    := $(SIM_SRC:%.c=$(B)/%.o)
@@ -200,6 +203,24 @@ $(B)/gen/profiles.c: $(PROFILES) conf/profiles/embed.sh
 	$(Q)sh conf/profiles/embed.sh $(PROFILES) > $@.tmp && mv $@.tmp $@
 
 $(B)/gen/profiles.o: $(B)/gen/profiles.c
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The status page is kept in flash gzipped (7.4 KB become 2.9 KB) and sent as it is
+# (agent/ops/httpd.c): less flash, and less to pay on a metered link.
+$(B)/gen/page.c: agent/ops/page.html
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)gzip -9n <$< >$@.gz && { \
+	    echo '/* generated from agent/ops/page.html (gzip -9n) - do not edit */'; \
+	    echo '#include <stddef.h>'; \
+	    echo 'const unsigned char em_ops_page_gz[] = {'; \
+	    od -An -v -tx1 $@.gz | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	    echo '};'; \
+	    echo 'const size_t em_ops_page_gz_len = sizeof em_ops_page_gz;'; \
+	} >$@.tmp && rm -f $@.gz && mv $@.tmp $@
+
+$(B)/gen/page.o: $(B)/gen/page.c
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -59,11 +59,12 @@ static int load(char *err, size_t errlen)
     return 0;
 }
 
+/* `allow`: the Allow header of a 405. `gz_static`: body is static and gzipped. */
 static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *type,
-                              const char *body, size_t len, const char *allow)
+                              const void *body, size_t len, const char *allow, int gz_static)
 {
-    struct MHD_Response *r =
-        mhd.MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = mhd.MHD_create_response_from_buffer(
+        len, (void *)body, gz_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
     mhd.MHD_add_response_header(r, "Content-Type", type);
@@ -71,6 +72,10 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const c
     mhd.MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (allow)
         mhd.MHD_add_response_header(r, "Allow", allow);
+    if (gz_static) {
+        mhd.MHD_add_response_header(r, "Content-Encoding", "gzip");
+        mhd.MHD_add_response_header(r, "Vary", "Accept-Encoding");
+    }
     if (status == MHD_HTTP_UNAUTHORIZED)
         mhd.MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"edgemon\"");
     enum MHD_Result rc = mhd.MHD_queue_response(c, status, r);
@@ -83,10 +88,30 @@ static enum MHD_Result json_error(struct MHD_Connection *c, unsigned status, con
 {
     char body[256];
     int n = snprintf(body, sizeof body, "{\"error\":\"%s\",\"status\":%u}\n", msg, status);
-    return answer(c, status, "application/json", body, (size_t)n, allow);
+    return answer(c, status, "application/json", body, (size_t)n, allow, 0);
 }
 
 /* Constant-time comparison: the answer time must not tell how much matched. */
+/* Does an Accept-Encoding header take gzip (RFC 9110 12.5.3: not with q=0)? */
+static int takes_gzip(const char *ae)
+{
+    const char *p = ae ? strstr(ae, "gzip") : NULL;
+    if (!p)
+        return 0;
+    p += 4;
+    p += strspn(p, " ");
+    if (*p != ';')
+        return 1;
+    p++;
+    p += strspn(p, " ");
+    if (strncmp(p, "q=0", 3) != 0)
+        return 1;
+    p += 3;
+    if (*p == '.')
+        p += 1 + strspn(p + 1, "0");
+    return *p >= '1' && *p <= '9';
+}
+
 static int token_ok(const struct em_httpd *h, const char *auth)
 {
     static const char prefix[] = "Bearer ";
@@ -120,9 +145,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return json_error(c, MHD_HTTP_BAD_REQUEST, "a GET has no body", NULL);
     /* The page holds no data (its script asks the API, with the token), so a
      * browser, which cannot send a bearer token for a plain navigation, gets it. */
-    if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
-        return answer(c, MHD_HTTP_OK, "text/html; charset=utf-8", em_ops_page,
-                      strlen(em_ops_page), NULL);
+    if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
+        /* Stored gzipped; every browser takes it so. */
+        if (!takes_gzip(mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding")))
+            return json_error(c, MHD_HTTP_NOT_ACCEPTABLE,
+                              "the status page is sent gzip-compressed: open it in a browser, "
+                              "or use curl --compressed",
+                              NULL);
+        return answer(c, MHD_HTTP_OK, "text/html; charset=utf-8", em_ops_page_gz,
+                      em_ops_page_gz_len, NULL, 1);
+    }
     if (!token_ok(h, mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization")))
         return json_error(c, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token", NULL);
 
@@ -158,7 +190,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         em_sb_release(&b);
         return json_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
     }
-    enum MHD_Result rc = answer(c, MHD_HTTP_OK, type, b.p ? b.p : "", b.n, NULL);
+    enum MHD_Result rc = answer(c, MHD_HTTP_OK, type, b.p ? b.p : "", b.n, NULL, 0);
     em_sb_release(&b);
     return rc;
 }

@@ -108,7 +108,15 @@ void em_ops_snapshot(struct em_ops *o, void (*trigger)(void *), void *arg, int t
 int em_ops_site_message(struct em_ops *o, uint64_t seq, int64_t max_age_ms, char *out,
                         size_t outlen);
 
-/* The page of GET / (agent/ops/page.c), NUL-terminated, static. */
-extern const char em_ops_page[];
+/*
+ * The page of GET /, agent/ops/page.html gzipped at build time (static). It is
+ * one self-contained file (inline CSS, JS, SVG): a gateway often sits on a site
+ * without internet access, so it loads nothing from elsewhere. It holds no data
+ * itself: its script reads the same JSON API an operator's scripts use every 5 s,
+ * with the bearer token from the address's fragment (`/#token=...`, never sent
+ * to the server) when one is configured.
+ */
+extern const unsigned char em_ops_page_gz[];
+extern const size_t em_ops_page_gz_len;
 
 #endif

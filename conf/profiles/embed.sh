@@ -13,9 +13,10 @@ for f in "$@"; do
     names="$names $n"
     printf 'static const char profile_%s[] =\n' "$id"
     # Flash is the scarce thing: the copy in the binary drops the whitespace outside
-    # strings and the "comment" members (the profile reader ignores them; the files
-    # installed beside the binary keep them), then becomes C string literals of
-    # about 96 bytes, split before escaping so no escape is cut in two.
+    # strings and the "comment" and "source" members (notes for people: the reader
+    # keeps nothing the agent uses; the files installed beside the binary keep them),
+    # then becomes C string literals of about 96 bytes, split before escaping so no
+    # escape is cut in two.
     awk '
     { line = line $0 "\n" }
     END {
@@ -29,8 +30,8 @@ for f in "$@"; do
             else if (ch !~ /[ \t\r\n]/) out = out ch
         }
         str = "\"([^\"\\\\]|\\\\.)*\""
-        gsub("\"comment\":" str ",", "", out)
-        gsub(",\"comment\":" str, "", out)
+        gsub("\"(comment|source)\":" str ",", "", out)
+        gsub(",\"(comment|source)\":" str, "", out)
         for (i = 1; i <= length(out); i += 96) {
             chunk = substr(out, i, 96); c = ""
             for (k = 1; k <= length(chunk); k++) {

@@ -51,8 +51,19 @@ for s in pv battery load; do
     check "chart-$s-points" test "${n:-0}" -ge 2
 done
 check chart-points-drawn grep -q '<polyline class="pv" [^>]*points="[0-9.]*,[0-9.]* [0-9.]*,[0-9.]*' "$T_TMP/dom.html"
+# Kept and sent gzipped: decoded it is page.html byte for byte; a client that does
+# not take gzip is told how to ask (406), and q=0 counts as not taking it.
+curl -s -D "$T_TMP/page.hdr" --compressed "http://127.0.0.1:$PH/" >"$T_TMP/page.html"
+check page-sent-gzipped grep -qi '^content-encoding: gzip' "$T_TMP/page.hdr"
+check page-decodes-to-source cmp -s "$T_TMP/page.html" "$(dirname "$0")/../../agent/ops/page.html"
+code=$(curl -s -o "$T_TMP/plain.json" -w '%{http_code}' "http://127.0.0.1:$PH/")
+check page-identity-406 test "$code" = 406
+check page-identity-says-how grep -q 'curl --compressed' "$T_TMP/plain.json"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept-Encoding: gzip;q=0, identity' "http://127.0.0.1:$PH/")
+check page-gzip-q0-406 test "$code" = 406
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept-Encoding: deflate, gzip;q=0.5' "http://127.0.0.1:$PH/")
+check page-gzip-q05-200 test "$code" = 200
 # Self-contained: nothing but relative API paths and the SVG namespace.
-curl -s "http://127.0.0.1:$PH/" >"$T_TMP/page.html"
 check page-no-external-assets test -z "$(grep -Eo '(src|href)="[^"]*"|https?://[^ "'\'']*' "$T_TMP/page.html" | grep -v 'http://www.w3.org/2000/svg')"
 if [ -n "${SCREENSHOT:-}" ]; then
     chrome --hide-scrollbars --window-size=1100,1000 --screenshot="$SCREENSHOT" >/dev/null
