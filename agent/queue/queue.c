@@ -13,12 +13,17 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "rqueue.h"
 #include "spool.h"
 
 #define READ_BATCH    256
 #define READ_BUF      (256 * 1024)
 #define MOVE_BATCH    256
+/* A publisher that found its queue empty is not asked again (a Redis round trip,
+ * ten times a second on an idle site) until something is pushed, moved in or
+ * rewound, all of which pass through here; still at least this often, in case. */
+#define EMPTY_RECHECK_MS 5000
 
 struct em_queue {
     int backend;
@@ -31,8 +36,14 @@ struct em_queue {
     struct em_rq_entry *rqe;
     struct em_qmsg *moving;
     struct em_rq_item *items;
+    int64_t *empty_at;        /* owned, per publisher: when a read found nothing, 0 */
     int redis_up;
 };
+
+static void not_empty(struct em_queue *q)
+{
+    memset(q->empty_at, 0, q->npub * sizeof *q->empty_at);
+}
 
 struct em_queue *em_queue_open(const struct em_conf *c, unsigned lock_wait_ms, char *err,
                                size_t errlen)
@@ -48,7 +59,8 @@ struct em_queue *em_queue_open(const struct em_conf *c, unsigned lock_wait_ms, c
     q->recs = calloc(READ_BATCH, sizeof *q->recs);
     q->rqe = calloc(READ_BATCH, sizeof *q->rqe);
     q->items = calloc(MOVE_BATCH, sizeof *q->items);
-    if (!q->names || !q->bufs || !q->recs || !q->rqe || !q->items)
+    q->empty_at = calloc(q->npub ? q->npub : 1, sizeof *q->empty_at);
+    if (!q->names || !q->bufs || !q->recs || !q->rqe || !q->items || !q->empty_at)
         goto oom;
     for (size_t i = 0; i < q->npub; i++)
         q->names[i] = c->publishers[i].name;
@@ -112,6 +124,7 @@ void em_queue_close(struct em_queue *q)
         free(q->bufs[i]);
     free(q->bufs);
     free(q->names);
+    free(q->empty_at);
     free(q->recs);
     free(q->rqe);
     free(q->items);
@@ -136,6 +149,8 @@ static int to_spool(struct em_queue *q, const struct em_qmsg *m, size_t n)
 
 int em_queue_push(struct em_queue *q, const struct em_qmsg *m, size_t n)
 {
+    if (n)
+        not_empty(q);
     if (q->backend == EM_QUEUE_SPOOL || !q->redis_up || spool_pending(q, 0) > 0)
         return to_spool(q, m, n);
     for (size_t off = 0; off < n; off += MOVE_BATCH) {
@@ -171,6 +186,7 @@ static void move_to_redis(struct em_queue *q)
             return;
         }
         em_spool_ack(q->sp, 0, q->recs[n - 1].id); /* inclusive */
+        not_empty(q);
     }
 }
 
@@ -184,6 +200,8 @@ int em_queue_service(struct em_queue *q, int64_t now_ms)
             change = -1;
         else if (ev == EM_RQ_EV_UP)
             change = 1;
+        if (ev == EM_RQ_EV_UP)
+            not_empty(q); /* Redis may hold what an earlier run queued */
         q->redis_up = em_rqueue_up(q->rq);
         if (q->redis_up)
             move_to_redis(q);
@@ -211,8 +229,13 @@ int em_queue_read(struct em_queue *q, size_t pub, struct em_qentry *out, size_t 
 {
     if (max > READ_BATCH)
         max = READ_BATCH;
+    int64_t now = em_mono_ms();
+    int known_empty = q->empty_at[pub] && now - q->empty_at[pub] < EMPTY_RECHECK_MS;
     if (q->backend == EM_QUEUE_SPOOL) {
+        if (known_empty)
+            return 0;
         int n = em_spool_read(q->sp, pub, q->recs, max, q->bufs[pub], READ_BUF);
+        q->empty_at[pub] = n == 0 ? now : 0;
         for (int i = 0; i < n; i++) {
             out[i].a = q->recs[i].id;
             out[i].b = 0;
@@ -226,7 +249,10 @@ int em_queue_read(struct em_queue *q, size_t pub, struct em_qentry *out, size_t 
         errno = ENOTCONN;
         return -1;
     }
+    if (known_empty)
+        return 0;
     int n = em_rqueue_read(q->rq, pub, q->rqe, max);
+    q->empty_at[pub] = n == 0 ? now : 0;
     for (int i = 0; i < n; i++) {
         out[i].a = q->rqe[i].id_ms;
         out[i].b = q->rqe[i].id_seq;
@@ -261,6 +287,7 @@ int em_queue_ack(struct em_queue *q, size_t pub, const struct em_qentry *e, size
 
 int em_queue_rewind(struct em_queue *q, size_t pub)
 {
+    q->empty_at[pub] = 0;
     if (q->backend == EM_QUEUE_SPOOL)
         return em_spool_rewind(q->sp, pub);
     return em_rqueue_rewind(q->rq, pub);
