@@ -47,10 +47,7 @@ MOSQ_PERSIST=1 start_mosquitto "$PM" "max_queued_messages 0"
 wait_port "$PS" 10 || { fail start "simulator"; exit 1; }
 
 B="tcp://127.0.0.1:$PS"
-write_conf "$T_TMP/c.json" "[
-  {\"id\": \"mppt-1\", \"driver\": \"mppt\", \"profile\": \"epever-tracer\", \"bus\": \"$B\", \"unit\": 1, \"interval_ms\": 200},
-  {\"id\": \"bms-1\", \"driver\": \"pms\", \"profile\": \"seplos-v3\", \"bus\": \"$B\", \"unit\": 2, \"interval_ms\": 200},
-  {\"id\": \"inv-1\", \"driver\": \"inverter\", \"profile\": \"sunspec\", \"bus\": \"$B\", \"unit\": 3, \"interval_ms\": 200}]" \
+write_conf "$T_TMP/c.json" "$(site_devices "$B" 200)" \
     "{\"backend\": \"redis\", \"url\": \"redis://127.0.0.1:$PQ/0\"}" \
     "[{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PM\", \"qos\": 1, \"features\": true},
       {\"name\": \"cloud\", \"type\": \"redis\", \"url\": \"redis://127.0.0.1:$PT/0\", \"mode\": \"stream\",
@@ -66,11 +63,6 @@ track "$SUB"
 sleep 0.5
 
 AGENT=
-start_agent() {
-    "$EDGEMON" run -c "$T_TMP/c.json" >>"$T_TMP/run.out" 2>>"$T_TMP/run.err" &
-    AGENT=$!
-    track "$AGENT"
-}
 restart_redis() { # PORT: same port, same directory (its AOF)
     local port=$1
     redis-server --port "$port" --bind 127.0.0.1 --dir "$T_TMP/redis-$port" --save "" \

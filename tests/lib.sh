@@ -190,6 +190,34 @@ lines_at_least() {
 
 # five_devices_conf FILE BUS: the five simulator models as units 1-5 of one bus,
 # as tests/sim/expected/ describes them.
+# subscribe PORT FILE: a QoS 1 subscriber to monitoring/# of the broker on PORT,
+# what it receives to FILE; returns once it had time to subscribe.
+subscribe() {
+    mosquitto_sub -h 127.0.0.1 -p "$1" -q 1 -t 'monitoring/#' >"$2" 2>/dev/null &
+    track $!
+    sleep 0.3
+}
+
+# start_agent [OUT]: `edgemon run` on $T_TMP/c.json in the background, stdout to OUT
+# (default $T_TMP/run.out), stderr appended to $T_TMP/run.err; sets AGENT.
+start_agent() {
+    "$EDGEMON" run -c "$T_TMP/c.json" >>"${1:-$T_TMP/run.out}" 2>>"$T_TMP/run.err" &
+    AGENT=$!
+    track "$AGENT"
+}
+
+# site_devices BUS INTERVAL_MS: the devices array of a simulator started with
+# --device epever-tracer@1 --device seplos-v3@2 --device sunspec@3.
+site_devices() {
+    local d='' id drv prof u=1
+    for id in mppt-1:mppt:epever-tracer bms-1:pms:seplos-v3 inv-1:inverter:sunspec; do
+        IFS=: read -r id drv prof <<<"$id"
+        d="$d${d:+,}{\"id\": \"$id\", \"driver\": \"$drv\", \"profile\": \"$prof\", \"bus\": \"$1\", \"unit\": $u, \"interval_ms\": $2}"
+        u=$((u + 1))
+    done
+    echo "[$d]"
+}
+
 five_devices_conf() {
     write_conf "$1" "[
   {\"id\": \"mppt-1\", \"driver\": \"mppt\", \"profile\": \"epever-tracer\", \"bus\": \"$2\", \"unit\": 1},

@@ -27,11 +27,6 @@ mosquitto_sub -h 127.0.0.1 -p "$PM" -c -i t100-checker -q 1 -t 'monitoring/#' \
 track $!
 sleep 0.5
 
-start_agent() {
-    "$EDGEMON" run -c "$T_TMP/c.json" >>"$T_TMP/run.out" 2>>"$T_TMP/run.err" &
-    AGENT=$!
-    track "$AGENT"
-}
 start_agent
 wait_for 10 grep -q '"seq":5' "$T_TMP/sub.txt" || fail first-messages "nothing arrived"
 

@@ -8,9 +8,7 @@ PS=$(free_port) PR=$(free_port) PM=$(free_port)
 start_sim --tcp "127.0.0.1:$PS" --device epever-tracer@1 --device seplos-v3@2
 start_mosquitto "$PM"
 wait_port "$PS" 10 || { fail start "simulator"; exit 1; }
-mosquitto_sub -h 127.0.0.1 -p "$PM" -q 1 -t 'monitoring/#' >"$T_TMP/sub.txt" 2>/dev/null &
-track $!
-sleep 0.3
+subscribe "$PM" "$T_TMP/sub.txt"
 
 B="tcp://127.0.0.1:$PS"
 write_conf "$T_TMP/c.json" "[

@@ -18,12 +18,7 @@ mosquitto_sub -h 127.0.0.1 -p "$PM" -c -i t105-checker -q 1 -t 'monitoring/#' \
     >"$T_TMP/sub.txt" 2>/dev/null &
 track $!
 sleep 0.3
-start_agent() {
-    "$EDGEMON" run -c "$T_TMP/c.json" >/dev/null 2>>"$T_TMP/run.err" &
-    AGENT=$!
-    track "$AGENT"
-}
-start_agent
+start_agent /dev/null
 wait_for 10 grep -q '"seq":3,' "$T_TMP/sub.txt"
 stop_pid "$MOSQ_PID"
 sleep 4
@@ -32,7 +27,7 @@ sleep 4
 check queue-while-running grep -q '"pending":[1-9]' "$T_TMP/q1.json"
 kill -9 "$AGENT"
 wait "$AGENT" 2>/dev/null
-start_agent
+start_agent /dev/null
 sleep 3
 MOSQ_PERSIST=1 start_mosquitto "$PM" "max_queued_messages 0"
 wait_for 20 grep -q "uplink back" "$T_TMP/run.err" || wait_for 20 grep -q "uplink up" "$T_TMP/run.err"

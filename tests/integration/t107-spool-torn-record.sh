@@ -13,13 +13,8 @@ write_conf "$T_TMP/c.json" "[
   {\"id\": \"mppt-1\", \"driver\": \"mppt\", \"profile\": \"epever-tracer\", \"bus\": \"$B\", \"unit\": 1, \"interval_ms\": 100}]" \
     "{\"backend\": \"spool\"}" \
     "[{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PM\"}]"
-start_agent() {
-    "$EDGEMON" run -c "$T_TMP/c.json" >/dev/null 2>>"$T_TMP/run.err" &
-    AGENT=$!
-    track "$AGENT"
-}
 # The broker is not there yet: every reading stays in the spool.
-start_agent
+start_agent /dev/null
 wait_for 20 test -n "$(ls "$T_TMP"/state/spool/*.seg 2>/dev/null)"
 sleep 3
 kill -9 "$AGENT"
@@ -43,7 +38,7 @@ start_mosquitto "$PM"
 mosquitto_sub -h 127.0.0.1 -p "$PM" -q 1 -t 'monitoring/#' >"$T_TMP/sub.txt" 2>/dev/null &
 track $!
 sleep 0.3
-start_agent
+start_agent /dev/null
 wait_for 20 grep -q "spool: skipped" "$T_TMP/run.err"
 check damage-logged grep -q "spool: skipped [1-9][0-9]* corrupt record(s) (bad checksum) and cut [1-9][0-9]* torn byte(s)" "$T_TMP/run.err"
 # Everything before the damage, around it and after it arrives; the agent keeps going.

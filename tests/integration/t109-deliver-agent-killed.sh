@@ -13,23 +13,13 @@ start_redis "$PQ" --appendonly yes --appendfsync always
 QPID=$REDIS_PID
 start_mosquitto "$PM"
 wait_port "$PS" 10 || { fail start "simulator"; exit 1; }
-mosquitto_sub -h 127.0.0.1 -p "$PM" -q 1 -t 'monitoring/#' >"$T_TMP/sub.txt" 2>/dev/null &
-track $!
-sleep 0.3
+subscribe "$PM" "$T_TMP/sub.txt"
 
 B="tcp://127.0.0.1:$PS"
-write_conf "$T_TMP/c.json" "[
-  {\"id\": \"mppt-1\", \"driver\": \"mppt\", \"profile\": \"epever-tracer\", \"bus\": \"$B\", \"unit\": 1, \"interval_ms\": 100},
-  {\"id\": \"bms-1\", \"driver\": \"pms\", \"profile\": \"seplos-v3\", \"bus\": \"$B\", \"unit\": 2, \"interval_ms\": 100},
-  {\"id\": \"inv-1\", \"driver\": \"inverter\", \"profile\": \"sunspec\", \"bus\": \"$B\", \"unit\": 3, \"interval_ms\": 100}]" \
+write_conf "$T_TMP/c.json" "$(site_devices "$B" 100)" \
     "{\"backend\": \"redis\", \"url\": \"redis://127.0.0.1:$PQ/0\"}" \
     "[{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PM\", \"qos\": 1}]"
 
-start_agent() {
-    "$EDGEMON" run -c "$T_TMP/c.json" >>"$T_TMP/run.out" 2>>"$T_TMP/run.err" &
-    AGENT=$!
-    track "$AGENT"
-}
 start_agent
 wait_for 10 grep -q '"seq":5,' "$T_TMP/sub.txt" || fail first-messages "nothing arrived"
 

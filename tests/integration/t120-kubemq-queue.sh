@@ -36,15 +36,10 @@ max_seq() { # the highest seq of mppt-1 the fake has stored
         cut -d: -f2 | sort -n | tail -1
 }
 agent_alive() { kill -0 "$AGENT" 2>/dev/null; }
-start_agent() {
-    "$EDGEMON" run -c "$T_TMP/c.json" >/dev/null 2>>"$T_TMP/run.err" &
-    AGENT=$!
-    track "$AGENT"
-}
 # Once the faults are over, the backlog is gone (new readings keep coming).
 caught_up() { [ "$(queue_field pending)" -lt 10 ] 2>/dev/null; }
 
-start_agent
+start_agent /dev/null
 wait_for 10 stored_at_least 10
 check messages-arrive stored_at_least 10
 check version-logged grep -q "\[pub:kubemq:kq\] KubeMQ 2.3.7-fake on host" "$T_TMP/run.err"
@@ -110,7 +105,7 @@ sleep 2
 disown "$AGENT"
 kill -9 "$AGENT"
 fault '{"reset": true}'
-start_agent
+start_agent /dev/null
 wait_for 15 caught_up
 sleep 2
 dups_after=$(python3 "$CHECK" kmq-dups "$K")
