@@ -127,7 +127,7 @@ wait_port "$PH" 10 || { fail http-token-listening "$(cat "$T_TMP/run2.err")"; ex
 check no-token-401 test "$(get "$(url /api/status)")" = 401
 check wrong-token-401 test "$(get -H 'Authorization: Bearer s3cret-tokem' "$(url /metrics)")" = 401
 check right-token-200 test "$(get -H 'Authorization: Bearer s3cret-token' "$(url /api/status)")" = 200
-check page-without-token-200 test "$(get "$(url /)")" = 200
+check page-without-token-200 test "$(get --compressed "$(url /)")" = 200
 stop_pid "$AGENT"
 
 # ---- no http section: no server, and libmicrohttpd is never loaded
