@@ -198,10 +198,10 @@ int em_queue_service(struct em_queue *q, int64_t now_ms)
         enum em_rq_event ev = em_rqueue_service(q->rq);
         if (ev == EM_RQ_EV_DOWN)
             change = -1;
-        else if (ev == EM_RQ_EV_UP)
+        else if (ev == EM_RQ_EV_UP) {
             change = 1;
-        if (ev == EM_RQ_EV_UP)
             not_empty(q); /* Redis may hold what an earlier run queued */
+        }
         q->redis_up = em_rqueue_up(q->rq);
         if (q->redis_up)
             move_to_redis(q);
@@ -229,11 +229,14 @@ int em_queue_read(struct em_queue *q, size_t pub, struct em_qentry *out, size_t 
 {
     if (max > READ_BATCH)
         max = READ_BATCH;
+    if (q->backend == EM_QUEUE_REDIS && !q->redis_up) {
+        errno = ENOTCONN;
+        return -1;
+    }
     int64_t now = em_mono_ms();
-    int known_empty = q->empty_at[pub] && now - q->empty_at[pub] < EMPTY_RECHECK_MS;
+    if (q->empty_at[pub] && now - q->empty_at[pub] < EMPTY_RECHECK_MS)
+        return 0;
     if (q->backend == EM_QUEUE_SPOOL) {
-        if (known_empty)
-            return 0;
         int n = em_spool_read(q->sp, pub, q->recs, max, q->bufs[pub], READ_BUF);
         q->empty_at[pub] = n == 0 ? now : 0;
         for (int i = 0; i < n; i++) {
@@ -245,12 +248,6 @@ int em_queue_read(struct em_queue *q, size_t pub, struct em_qentry *out, size_t 
         }
         return n;
     }
-    if (!q->redis_up) {
-        errno = ENOTCONN;
-        return -1;
-    }
-    if (known_empty)
-        return 0;
     int n = em_rqueue_read(q->rq, pub, q->rqe, max);
     q->empty_at[pub] = n == 0 ? now : 0;
     for (int i = 0; i < n; i++) {
