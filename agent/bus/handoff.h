@@ -9,7 +9,7 @@
  * a bus thread: polling must never wait for the uplink.
  *
  * Each record carries a tag: the seq store and seq of its reading, which the core
- * commits once the queue has taken the reading (see seqstore.h).
+ * commits as it hands the reading to the queue (see seqstore.h).
  */
 #ifndef EM_HANDOFF_H
 #define EM_HANDOFF_H

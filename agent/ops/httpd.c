@@ -91,7 +91,6 @@ static enum MHD_Result json_error(struct MHD_Connection *c, unsigned status, con
     return answer(c, status, "application/json", body, (size_t)n, allow, 0);
 }
 
-/* Constant-time comparison: the answer time must not tell how much matched. */
 /* Does an Accept-Encoding header take gzip (RFC 9110 12.5.3: not with q=0)? */
 static int takes_gzip(const char *ae)
 {
@@ -112,6 +111,7 @@ static int takes_gzip(const char *ae)
     return *p >= '1' && *p <= '9';
 }
 
+/* Constant-time comparison: the answer time must not tell how much matched. */
 static int token_ok(const struct em_httpd *h, const char *auth)
 {
     static const char prefix[] = "Bearer ";
