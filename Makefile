@@ -137,10 +137,13 @@ endif
 # library calls through the GOT rather than a PLT stub each (1.5 KB), and the PIE's
 # relative relocations packed as DT_RELR (4 KB: 24 bytes each become a bit in a
 # bitmap). DT_RELR needs musl >= 1.2.4 (OpenWrt 23.05 and later) or glibc >= 2.36;
-# RELR=no builds for an older libc.
+# RELR=no builds for an older libc. Code shares its pages with the read-only data
+# (-z noseparate-code: ld's default on ARM and MIPS, not on x86-64, where the page
+# padding around a separate code segment costs up to 8 KB of flash).
 RELR ?= yes
 ifeq ($(SMALL),yes)
 EM_SMALL_FLAGS = -Os -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-plt
+EM_LDFLAGS += -Wl,-z,noseparate-code
 ifeq ($(RELR),yes)
 EM_LDFLAGS += -Wl,-z,pack-relative-relocs
 endif
