@@ -249,7 +249,7 @@ int em_queue_read(struct em_queue *q, size_t pub, struct em_qentry *out, size_t 
         return n;
     }
     int n = em_rqueue_read(q->rq, pub, q->rqe, max);
-    q->empty_at[pub] = n == 0 ? now : 0;
+    q->empty_at[pub] = n == 0 || (n > 0 && em_rqueue_caught_up(q->rq, pub)) ? now : 0;
     for (int i = 0; i < n; i++) {
         out[i].a = q->rqe[i].id_ms;
         out[i].b = q->rqe[i].id_seq;

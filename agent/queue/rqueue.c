@@ -414,6 +414,7 @@ int em_rqueue_read(struct em_rqueue *q, size_t pub, struct em_rq_entry *out, siz
         freeReplyObject(p->held);
         p->held = NULL;
     }
+    p->caught_up = 0;
     if (max == 0) {
         return 0;
     }
@@ -472,8 +473,14 @@ int em_rqueue_read(struct em_rqueue *q, size_t pub, struct em_rq_entry *out, siz
             return 0;
         }
         p->held = r;
+        p->caught_up = !p->pel && (size_t)n < max;
         return n;
     }
+}
+
+int em_rqueue_caught_up(const struct em_rqueue *q, size_t pub)
+{
+    return q && pub < q->npub && q->pubs[pub].caught_up;
 }
 
 int em_rqueue_ack(struct em_rqueue *q, size_t pub, const struct em_rq_entry *e, size_t n)

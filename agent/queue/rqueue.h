@@ -160,6 +160,13 @@ int em_rqueue_push(struct em_rqueue *q, const struct em_rq_item *items, size_t n
 int em_rqueue_read(struct em_rqueue *q, size_t pub, struct em_rq_entry *out, size_t max);
 
 /*
+ * 1 when the last em_rqueue_read() for pub read new entries (not the pending
+ * ones) and got fewer than it asked for: the stream held nothing more, so until
+ * the next push another read would find nothing. 0 otherwise.
+ */
+int em_rqueue_caught_up(const struct em_rqueue *q, size_t pub);
+
+/*
  * Confirms n entries of publisher pub (only their ids are used): acks and deletes
  * them in one round trip. Ids that are unknown or already acked are ignored.
  * Returns 0 or -1 with errno; after -1 the entries will be delivered again.

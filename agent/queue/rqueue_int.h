@@ -39,6 +39,7 @@ struct pub {
     redisReply *held;                  /* the reply the last read's entries point into */
     char cursor[ID_LEN];               /* last PEL id handed out while pel is set */
     int pel;                           /* re-reading this consumer's pending entries */
+    int caught_up;                     /* see em_rqueue_caught_up() */
     int group_ok;                      /* group known to exist on this connection */
     long long unsaved[EM_RQ_NREASONS]; /* drops not yet added to the hash */
     long long sending[EM_RQ_NREASONS]; /* part of unsaved in the current pipeline */
