@@ -111,6 +111,7 @@ static void apply(struct core *c)
             continue;
         __atomic_store_n(&b->interval_override_ms, f->poll_interval_ms, __ATOMIC_RELAXED);
         __atomic_add_fetch(&b->sched_gen, 1, __ATOMIC_RELEASE);
+        em_bus_wake(b);
     }
     em_log_set_level(f->log_level >= 0 ? (enum em_log_level)f->log_level
                                        : (enum em_log_level)c->log_level_start);

@@ -36,6 +36,19 @@ int em_bus_init(struct em_bus *b, const struct em_bus_addr *addr, const char *ke
     b->addr = *addr;
     snprintf(b->key, sizeof b->key, "%s", key);
     b->backoff_ms = EM_BUS_BACKOFF_MIN_MS;
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        return errno = ENOMEM, -1;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&b->wake_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0)
+        return errno = rc, -1;
+    if ((rc = pthread_mutex_init(&b->wake_mu, NULL)) != 0) {
+        pthread_cond_destroy(&b->wake_cv);
+        return errno = rc, -1;
+    }
+    b->wake_ready = 1;
     return 0;
 }
 
@@ -120,17 +133,31 @@ static int link_broken(struct em_bus *b, int err)
     return 0;
 }
 
-static void sleep_until(const struct em_bus *b, int64_t when, unsigned gen)
+/* Writers change stop, snap_want or sched_gen first and then signal under wake_mu,
+ * and the conditions are checked under it here, so no wake-up is lost. */
+static int wake_reason(struct em_bus *b, unsigned gen)
 {
-    while (!b->stop) {
-        int64_t now = em_mono_ms();
-        if (now >= when || __atomic_load_n(&b->snap_want, __ATOMIC_ACQUIRE) != b->snap_done ||
-            __atomic_load_n(&b->sched_gen, __ATOMIC_ACQUIRE) != gen)
-            return;
-        int64_t ms = when - now > 100 ? 100 : when - now;
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-        nanosleep(&ts, NULL);
-    }
+    return b->stop || __atomic_load_n(&b->snap_want, __ATOMIC_ACQUIRE) != b->snap_done ||
+           __atomic_load_n(&b->sched_gen, __ATOMIC_ACQUIRE) != gen;
+}
+
+static void sleep_until(struct em_bus *b, int64_t when, unsigned gen)
+{
+    struct timespec at = {when / 1000, (when % 1000) * 1000000};
+    pthread_mutex_lock(&b->wake_mu);
+    while (!wake_reason(b, gen) && em_mono_ms() < when)
+        if (pthread_cond_timedwait(&b->wake_cv, &b->wake_mu, &at) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&b->wake_mu);
+}
+
+void em_bus_wake(struct em_bus *b)
+{
+    if (!b->wake_ready)
+        return;
+    pthread_mutex_lock(&b->wake_mu);
+    pthread_cond_broadcast(&b->wake_cv);
+    pthread_mutex_unlock(&b->wake_mu);
 }
 
 static void poll_one(struct em_bus *b, struct em_device *d)
@@ -231,6 +258,7 @@ void em_bus_stop(struct em_bus *b)
     if (!b->started)
         return;
     b->stop = 1;
+    em_bus_wake(b);
     pthread_join(b->thread, NULL);
     b->started = 0;
 }
@@ -243,5 +271,9 @@ void em_bus_release(struct em_bus *b)
         modbus_free(b->mb);
     }
     free(b->devs);
+    if (b->wake_ready) {
+        pthread_cond_destroy(&b->wake_cv);
+        pthread_mutex_destroy(&b->wake_mu);
+    }
     memset(b, 0, sizeof *b);
 }

@@ -53,6 +53,11 @@ struct em_bus {
     pthread_t thread;
     int started;
     volatile int stop;
+    /* The thread sleeps on wake_cv (CLOCK_MONOTONIC) until its next device is due
+     * or em_bus_wake: stop, a snapshot or a new schedule, never on a timer tick. */
+    pthread_mutex_t wake_mu;
+    pthread_cond_t wake_cv;
+    int wake_ready;
     /* Feature flags, set by the core thread (__atomic): poll.interval_ms (0 = each
      * device its own); bumping sched_gen makes the thread re-plan every device
      * from now, so a new interval applies at once. */
@@ -78,6 +83,10 @@ void em_bus_disconnect(struct em_bus *b);
 /* Start / stop the poll thread. Stop waits for the current request to finish. */
 int em_bus_start(struct em_bus *b);
 void em_bus_stop(struct em_bus *b);
+
+/* Wake the sleeping poll thread after changing snap_want or sched_gen, so it
+ * acts at once. Any thread. */
+void em_bus_wake(struct em_bus *b);
 
 void em_bus_release(struct em_bus *b);
 

@@ -5,9 +5,11 @@
 #include "handoff.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 int em_handoff_init(struct em_handoff *h, size_t cap)
 {
@@ -18,13 +20,15 @@ int em_handoff_init(struct em_handoff *h, size_t cap)
         return -1;
     }
     h->cap = cap;
+    h->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (h->wake_fd < 0) {
+        int e = errno;
+        free(h->buf);
+        h->buf = NULL;
+        errno = e;
+        return -1;
+    }
     pthread_mutex_init(&h->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    /* Timed waits on the monotonic clock: a wall-clock step must not stall us. */
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->nonempty, &ca);
-    pthread_condattr_destroy(&ca);
     return 0;
 }
 
@@ -33,7 +37,7 @@ void em_handoff_release(struct em_handoff *h)
     if (!h->buf)
         return;
     pthread_mutex_destroy(&h->lock);
-    pthread_cond_destroy(&h->nonempty);
+    close(h->wake_fd);
     free(h->buf);
     h->buf = NULL;
 }
@@ -86,9 +90,20 @@ int em_handoff_push(struct em_handoff *h, const void *rec, size_t len,
     ring_write(h, &hd, sizeof hd);
     ring_write(h, rec, len);
     h->pushed++;
-    pthread_cond_signal(&h->nonempty);
+    int wake = h->sleeping;
+    h->sleeping = 0;
     pthread_mutex_unlock(&h->lock);
+    if (wake)
+        em_handoff_kick(h);
     return 0;
+}
+
+void em_handoff_kick(struct em_handoff *h)
+{
+    uint64_t one = 1;
+    /* EAGAIN: the counter is full, so the consumer wakes anyway. */
+    ssize_t n = write(h->wake_fd, &one, sizeof one);
+    (void)n;
 }
 
 long em_handoff_pop(struct em_handoff *h, void *out, size_t outlen, int timeout_ms,
@@ -97,17 +112,16 @@ long em_handoff_pop(struct em_handoff *h, void *out, size_t outlen, int timeout_
     long rc = 0;
     pthread_mutex_lock(&h->lock);
     if (h->used == 0 && timeout_ms > 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += timeout_ms / 1000;
-        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        while (h->used == 0)
-            if (pthread_cond_timedwait(&h->nonempty, &h->lock, &ts) == ETIMEDOUT)
-                break;
+        /* A push after the unlock sees `sleeping` and writes the eventfd, so
+         * poll returns at once: no wake-up is lost between the two. */
+        h->sleeping = 1;
+        pthread_mutex_unlock(&h->lock);
+        struct pollfd pfd = {h->wake_fd, POLLIN, 0};
+        uint64_t count;
+        if (poll(&pfd, 1, timeout_ms) > 0 && read(h->wake_fd, &count, sizeof count) < 0)
+            count = 0; /* EAGAIN: another reader had it; nothing else to do */
+        pthread_mutex_lock(&h->lock);
+        h->sleeping = 0;
     }
     if (h->used > 0) {
         struct hdr hd;
