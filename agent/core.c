@@ -29,6 +29,7 @@
 #endif
 
 static volatile sig_atomic_t quit_flag, reload_flag;
+static struct em_handoff *signal_kicks; /* the running core's, woken by a signal */
 
 static void on_signal(int sig)
 {
@@ -36,6 +37,8 @@ static void on_signal(int sig)
         reload_flag = 1;
     else
         quit_flag = 1;
+    if (signal_kicks)
+        em_handoff_kick(signal_kicks);
 }
 
 /* ---- bus threads -------------------------------------------------------- */
@@ -94,8 +97,10 @@ static void teardown(struct core *c)
 static void snapshot_trigger(void *arg)
 {
     struct core *c = arg;
-    for (size_t i = 0; i < c->nbuses; i++)
+    for (size_t i = 0; i < c->nbuses; i++) {
         __atomic_add_fetch(&c->buses[i].snap_want, 1, __ATOMIC_RELEASE);
+        em_bus_wake(&c->buses[i]);
+    }
 }
 
 #ifdef WITH_HTTPD
@@ -324,8 +329,9 @@ static size_t drain_handoff(struct core *c, int wait_ms)
 }
 
 /* The numbers `edgemon queue` prints, also written to <state_dir>/queue.json
- * every second so the command can answer while the daemon holds the spool. */
-static int write_stats(struct core *c, FILE *out)
+ * (save_stats) so the command can answer while the daemon holds the spool.
+ * fresh: use each publisher's figures of this stats round (pubrt.st). */
+static int write_stats(struct core *c, FILE *out, int fresh)
 {
     fprintf(out, "{\"redis\":\"%s\",\"fallback_pending\":%lld,\"publishers\":{",
             c->conf->queue.backend == EM_QUEUE_SPOOL ? "unused"
@@ -335,7 +341,9 @@ static int write_stats(struct core *c, FILE *out)
     for (size_t i = 0; i < c->npubs; i++) {
         struct pubrt *p = &c->pubs[i];
         struct em_qstats st;
-        if (em_queue_stats(c->queue, p->idx, &st) < 0)
+        if (fresh && p->st_ok)
+            st = p->st;
+        else if (em_queue_stats(c->queue, p->idx, &st) < 0)
             memset(&st, 0, sizeof st);
         fprintf(out,
                 "%s\"%s\":{\"pending\":%lld,\"oldest_age_s\":%lld,\"dropped\":%lld,"
@@ -354,7 +362,30 @@ static int write_stats(struct core *c, FILE *out)
     return 0;
 }
 
-static void save_stats(struct core *c)
+/* What an operator watches in queue.json: when it changes, the file is written at
+ * the next stats round; the running counters alone (published, drain_rate, ...)
+ * are refreshed every STATS_SAVE_MS. Each write is a rename in the state dir,
+ * which may be flash. */
+static uint64_t stats_signature(const struct core *c)
+{
+    uint64_t h = 1469598103934665603ull;
+#define MIX(v) (h = (h ^ (uint64_t)(v)) * 1099511628211ull)
+    MIX(em_queue_redis_up(c->queue));
+    MIX(em_queue_fallback_pending(c->queue));
+    for (size_t i = 0; i < c->npubs; i++) {
+        const struct pubrt *p = &c->pubs[i];
+        MIX(p->was_up);
+        MIX(p->deadletter);
+        if (p->st_ok) {
+            MIX(p->st.pending);
+            MIX(p->st.dropped);
+        }
+    }
+#undef MIX
+    return h;
+}
+
+static void save_stats(struct core *c, int fresh)
 {
     char path[4200], tmp[4210];
     snprintf(path, sizeof path, "%s/queue.json", c->conf->agent.state_dir);
@@ -362,9 +393,10 @@ static void save_stats(struct core *c)
     FILE *f = fopen(tmp, "w");
     if (!f)
         return;
-    write_stats(c, f);
+    write_stats(c, f, fresh);
     if (fclose(f) == 0)
         rename(tmp, path);
+    c->stats_saved = em_mono_ms();
 }
 
 static void every_second(struct core *c, double dt)
@@ -373,17 +405,21 @@ static void every_second(struct core *c, double dt)
         struct pubrt *p = &c->pubs[i];
         p->rate = dt > 0 ? p->acked_since / dt : 0;
         p->acked_since = 0;
-        em_core_update_lane(c, p);
-        if (c->ops) {
-            struct em_qstats st;
-            int ok = em_queue_stats(c->queue, p->idx, &st) == 0;
-            em_ops_publisher(c->ops, i, p->was_up == 1, ok ? &st : NULL, p->published,
+        /* One read of the queue's figures serves the lane, the metrics and queue.json. */
+        p->st_ok = em_queue_stats(c->queue, p->idx, &p->st) == 0;
+        if (p->st_ok)
+            em_core_update_lane(c, p, &p->st);
+        if (c->ops)
+            em_ops_publisher(c->ops, i, p->was_up == 1, p->st_ok ? &p->st : NULL, p->published,
                              p->deadletter);
-        }
     }
     em_ops_tick(c->ops);
     em_queue_sync(c->queue);
-    save_stats(c);
+    uint64_t sig = stats_signature(c);
+    if (sig != c->stats_sig || em_mono_ms() - c->stats_saved >= STATS_SAVE_MS) {
+        c->stats_sig = sig;
+        save_stats(c, 1);
+    }
     if (c->handoff.dropped != c->handoff_dropped_logged) {
         log_error("the core fell behind: %llu readings lost in the hand-off",
                   (unsigned long long)(c->handoff.dropped - c->handoff_dropped_logged));
@@ -405,6 +441,27 @@ static void log_spool_damage(struct core *c)
               corrupt, truncated, c->conf->agent.state_dir);
 }
 
+/* How long the core may sleep when nothing arrives: until its next timer when
+ * everything is settled (every publisher up with nothing in flight, nothing to
+ * ack, no backlog, Redis up), else 100 ms, the pace of reconnects and retries.
+ * A reading, a signal or a snapshot request wakes it earlier. */
+static int idle_wait_ms(const struct core *c, int64_t now, int64_t last_second)
+{
+    if (c->nacks || c->fetch || em_queue_fallback_pending(c->queue) > 0 ||
+        (c->conf->queue.backend != EM_QUEUE_SPOOL && !em_queue_redis_up(c->queue)))
+        return 100;
+    for (size_t i = 0; i < c->npubs; i++) {
+        const struct pubrt *p = &c->pubs[i];
+        if (p->was_up != 1 || p->count || p->nacks || p->live_inflight || p->backlogged ||
+            p->rewind_pending)
+            return 100;
+    }
+    int64_t until = last_second + 1000;
+    if (c->site_on && c->site_last + c->site_iv_ms < until)
+        until = c->site_last + c->site_iv_ms;
+    return until - now < 1 ? 1 : until - now > 1000 ? 1000 : (int)(until - now);
+}
+
 static int loop_once(struct core *c, int64_t *last_service, int64_t *last_second, int busy)
 {
     int work = 0, spin = 0;
@@ -413,7 +470,7 @@ static int loop_once(struct core *c, int64_t *last_service, int64_t *last_second
      * publisher whose confirmations are streaming in (a backlog draining) is
      * looked at again after STREAMING_SLEEP_US instead: its client reads its
      * socket only when called, and a millisecond's nap would empty its window. */
-    int wait = busy ? 0 : 100;
+    int wait = busy ? 0 : idle_wait_ms(c, em_mono_ms(), *last_second);
     for (size_t i = 0; i < c->npubs; i++)
         if (c->pubs[i].unresolved > 0) {
             wait = busy ? 0 : 1;
@@ -472,7 +529,7 @@ static void stop_cleanly(struct core *c)
         nanosleep(&ts, NULL);
     }
     em_queue_sync(c->queue);
-    save_stats(c);
+    save_stats(c, 0);
 }
 
 static void reload(struct core *c, const char *conf_path)
@@ -536,6 +593,7 @@ int em_core_run(const char *conf_path, int print)
              c.conf->queue.backend == EM_QUEUE_SPOOL ? "spool" : "redis", c.boot);
     int64_t last_service = 0, last_second = em_mono_ms();
     int busy = 0;
+    signal_kicks = &c.handoff;
     while (!quit_flag) {
         busy = loop_once(&c, &last_service, &last_second, busy);
         if (reload_flag) {
@@ -544,6 +602,7 @@ int em_core_run(const char *conf_path, int print)
         }
     }
     log_info("stopping");
+    signal_kicks = NULL;
     stop_cleanly(&c);
     teardown(&c);
     em_handoff_release(&c.handoff);
@@ -590,7 +649,7 @@ int em_core_queue(const char *conf_path, FILE *out)
         c.npubs++;
     }
     em_queue_service(c.queue, em_wall_ms());
-    write_stats(&c, out);
+    write_stats(&c, out, 0);
     free(c.pubs);
     em_queue_close(c.queue);
     em_conf_free(c.conf);

@@ -31,6 +31,7 @@
 #define PUSH_BATCH     64
 #define WINDOW_MAX     4096
 #define STOP_DEADLINE_MS 3000
+#define STATS_SAVE_MS    5000 /* queue.json when only its counters moved */
 /* Live lane: fresh readings go out beside a backlog of more than this many. */
 #define LIVE_BACKLOG_MIN 128
 #define LIVE_WINDOW      8
@@ -81,6 +82,8 @@ struct pubrt {
     unsigned live_inflight;
     uint64_t live_sent, live_skipped;
     long long dropped_logged;       /* drops already reported in the log */
+    struct em_qstats st;            /* queue figures of the last stats round */
+    int st_ok;                      /* st was read */
     int64_t since;                  /* monotonic ms when created */
 };
 
@@ -123,6 +126,8 @@ struct core {
     int log_level_start;            /* the level before any flag */
     unsigned datasets_off;          /* EM_DS_BIT_* left out of the queue */
     int site_off;
+    int64_t stats_saved;            /* monotonic ms queue.json was last written */
+    uint64_t stats_sig;             /* stats_signature() of what it holds */
     char ack_topic[300];
     struct flag_ack acks[FLAG_ACKS];
     size_t nacks;
@@ -146,8 +151,9 @@ int em_core_pump(struct core *c, struct pubrt *p);
 /* force: ack every confirmed message now (at stop). */
 void em_core_settle(struct core *c, struct pubrt *p, int force);
 
-/* Once a second: whether the live lane is on (a backlog) and the uplink log lines. */
-void em_core_update_lane(struct core *c, struct pubrt *p);
+/* Once a second: whether the live lane is on (a backlog) and the uplink log lines.
+ * st: the publisher's queue figures just read, or NULL to read them here. */
+void em_core_update_lane(struct core *c, struct pubrt *p, const struct em_qstats *st);
 
 /* Feature flags: restore and apply the stored set, listen, start features.url
  * (after the devices, buses and ops exist, before the buses start); -1 logged.

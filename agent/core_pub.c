@@ -200,10 +200,12 @@ static void log_drops(struct pubrt *p, const struct em_qstats *st)
 /* The live lane is on while the backlog exceeds two windows (at least
  * LIVE_BACKLOG_MIN), off again once it fits in one window; never for an
  * `ordered` publisher. */
-void em_core_update_lane(struct core *c, struct pubrt *p)
+void em_core_update_lane(struct core *c, struct pubrt *p, const struct em_qstats *fresh)
 {
     struct em_qstats st;
-    if (em_queue_stats(c->queue, p->idx, &st) < 0)
+    if (fresh)
+        st = *fresh;
+    else if (em_queue_stats(c->queue, p->idx, &st) < 0)
         return;
     log_drops(p, &st);
     size_t window = p->conf->window > 0 ? (size_t)p->conf->window : 64;
@@ -239,7 +241,7 @@ static void log_uplink(struct core *c, struct pubrt *p, int up)
     else if (up)
         log_info("[pub:%s:%s] uplink back%s, draining", p->conf->type, p->conf->name, pending);
     if (up)
-        em_core_update_lane(c, p);
+        em_core_update_lane(c, p, NULL);
     else if (p->was_up == -1)
         log_warnx("[pub:%s:%s] uplink not reachable since start, buffering%s", p->conf->type,
                   p->conf->name, pending);

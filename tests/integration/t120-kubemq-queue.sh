@@ -92,7 +92,7 @@ has_target_neighbours() { [ "$(max_seq)" -ge $((target + 3)) ]; }
 wait_for 20 has_target_neighbours
 fault '{"reset": true}'
 check reject-logged grep -q "refused by the server, dead-lettered (message 'gw-test:mppt-1:$target': Error 110" "$T_TMP/run.err"
-sleep 1.5 # queue.json is written every second
+sleep 1.5 # queue.json shows a new dead-letter count within a second
 check reject-dead-lettered test "$(queue_field dead_letter)" -eq 1
 check reject-not-stored test "$(python3 "$CHECK" kmq-bodies "$K" | grep -c "\"id\":\"mppt-1\".*\"seq\":$target,")" -eq 0
 check reject-neighbours-stored test "$(python3 "$CHECK" kmq-bodies "$K" |
