@@ -36,7 +36,17 @@ xlen() { rcli XLEN "$1"; }
 acks() { grep -c '"agent":"gw-test"' "$T_TMP/acks.txt"; }
 acks_at_least() { [ "$(acks)" -ge "$1" ]; }
 last_ack() { grep '"agent":"gw-test"' "$T_TMP/acks.txt" | tail -1; }
-send() { rcli PUBLISH "$1" "$2" >/dev/null; }
+# send CHANNEL MESSAGE: published again until a subscriber heard it (up to 10 s): a
+# message is not retained, and a restarted agent subscribes a moment after its HTTP
+# port opens (longer under valgrind). gw-other's channel has no listener: sent once.
+send() {
+    local i
+    for i in $(seq 50); do
+        [ "$(rcli PUBLISH "$1" "$2")" -ge 1 ] 2>/dev/null && return 0
+        case "$1" in */gw-other) return 0 ;; esac
+        sleep 0.2
+    done
+}
 start_agent() {
     "$EDGEMON" run -c "$T_TMP/c.json" >/dev/null 2>>"$T_TMP/run.err" &
     AGENT=$!
