@@ -78,6 +78,29 @@ start_redis() {
     wait_port "$port" 10
 }
 
+# make_pki DIR: a test CA (ca.crt), a server certificate for 127.0.0.1 and localhost
+# (server.crt/.key), a client certificate CN=gw-test (client.crt/.key) and a second,
+# unrelated CA (other.crt) in DIR. Returns non-zero with openssl's output in
+# DIR/openssl.log when openssl fails.
+make_pki() {
+    mkdir -p "$1" && (
+        cd "$1" || exit 1
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=edgemon test CA" \
+            -keyout ca.key -out ca.crt &&
+            openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key \
+                -out server.csr &&
+            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext &&
+            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+                -extfile san.ext -out server.crt &&
+            openssl req -newkey rsa:2048 -nodes -subj "/CN=gw-test" -keyout client.key \
+                -out client.csr &&
+            openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+                -out client.crt &&
+            openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other CA" \
+                -keyout other.key -out other.crt
+    ) >"$1/openssl.log" 2>&1
+}
+
 # start_mosquitto PORT [extra config lines...]; sets MOSQ_PID. With MOSQ_PERSIST=1
 # the broker keeps sessions in $T_TMP/mosq-PORT across a restart (saved on SIGTERM).
 # Extra lines replace the default listener when one of them starts with "listener".

@@ -5,21 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 D=$T_TMP/pki
-mkdir -p "$D"
-(
-    cd "$D" || exit 1
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=edgemon test CA" \
-        -keyout ca.key -out ca.crt
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext
-    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
-        -extfile san.ext -out server.crt
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=gw-test" -keyout client.key -out client.csr
-    openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
-        -out client.crt
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other CA" \
-        -keyout other.key -out other.crt
-) >"$T_TMP/openssl.log" 2>&1 || { fail pki "$(tail -3 "$T_TMP/openssl.log")"; exit 1; }
+make_pki "$D" || { fail pki "$(tail -3 "$D/openssl.log")"; exit 1; }
 
 PS=$(free_port) PT=$(free_port) PP=$(free_port)
 start_sim --tcp "127.0.0.1:$PS" --device renogy-rover@1
