@@ -121,6 +121,7 @@ struct nats_ctx {
     natsSubscription *w_sub;
     int w_created;            /* it created the stream */
     char w_err[NATS_ERR_MAX]; /* its last failure, logged by the core thread */
+    char w_note[NATS_ERR_MAX]; /* why the first connect failed while libnats retries */
     _Atomic int stream_ok;    /* jetstream: the stream exists (read without the lock) */
 };
 
@@ -183,6 +184,14 @@ static void do_connect(struct nats_ctx *c)
     char subj[sizeof c->inbox + 4];
     natsStatus s = n->natsConnection_Connect(&nc, c->opts);
 
+    if (s == NATS_NOT_YET_CONNECTED) {
+        /* libnats goes on trying in the background and says nothing more: the
+         * first attempt's reason (refused, TLS verification, auth) is all an
+         * operator gets, so it is logged. */
+        const char *why = n->nats_GetLastError(NULL);
+        snprintf(c->w_note, sizeof c->w_note, "%s",
+                 why && *why ? why : "the first attempt failed (refused, TLS or credentials)");
+    }
     if (s == NATS_OK || s == NATS_NOT_YET_CONNECTED) {
         snprintf(subj, sizeof subj, "%s.>", c->inbox);
         s = n->natsConnection_SubscribeSync(&c->w_sub, nc, subj);
@@ -451,7 +460,7 @@ static void nats_service(void *ctx)
 {
     struct nats_ctx *c = ctx;
     int64_t now = em_wire_now_ms();
-    char err[NATS_ERR_MAX] = "";
+    char err[NATS_ERR_MAX] = "", note[NATS_ERR_MAX] = "";
     int up, created = 0, busy, stream_ok;
     uint64_t rc;
 
@@ -462,6 +471,8 @@ static void nats_service(void *ctx)
         c->sub = c->w_sub;
         memcpy(err, c->w_err, sizeof err);
         c->w_err[0] = '\0';
+        memcpy(note, c->w_note, sizeof note);
+        c->w_note[0] = '\0';
         created = c->w_created;
         c->w_created = 0;
     }
@@ -471,6 +482,9 @@ static void nats_service(void *ctx)
         em_pub_warn("nats", c->name, NATS_LOG_EVERY_S, "worker", "%s", err);
         c->next_task_ms = now + NATS_RETRY_TASK_MS;
     }
+    if (note[0])
+        em_pub_warn("nats", c->name, NATS_LOG_EVERY_S, "connect",
+                    "not connected yet: %s (libnats keeps trying)", note);
     if (created)
         log_info("[pub:nats:%s] created JetStream stream '%s' (subjects %s)", c->name, c->stream,
                  c->subjects);

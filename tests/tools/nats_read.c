@@ -10,6 +10,8 @@
  *     a core-NATS subscriber: the same lines for every message published on
  *     SUBJECT (wildcards allowed) from now on; prints "ready" on stderr once
  *     subscribed; ends on SIGTERM or SIGINT.
+ * A tls:// URL connects over TLS, verified against $NATS_READ_CA, with the client
+ * certificate $NATS_READ_CERT and key $NATS_READ_KEY when those are set.
  * Links libnats directly (a test tool, never part of edgemon).
  */
 #include <inttypes.h>
@@ -55,6 +57,15 @@ static natsConnection *connect_to(const char *url, int reconnect)
         s = natsOptions_SetMaxReconnect(o, -1);
     if (s == NATS_OK && reconnect)
         s = natsOptions_SetReconnectWait(o, 100);
+    if (s == NATS_OK && strncmp(url, "tls://", 6) == 0) {
+        const char *ca = getenv("NATS_READ_CA"), *cert = getenv("NATS_READ_CERT"),
+                   *key = getenv("NATS_READ_KEY");
+        s = natsOptions_SetSecure(o, true);
+        if (s == NATS_OK && ca)
+            s = natsOptions_LoadCATrustedCertificates(o, ca);
+        if (s == NATS_OK && cert && key)
+            s = natsOptions_LoadCertificatesChain(o, cert, key);
+    }
     if (s == NATS_OK)
         s = natsConnection_Connect(&nc, o);
     natsOptions_Destroy(o);
