@@ -33,12 +33,14 @@ static struct em_handoff *signal_kicks; /* the running core's, woken by a signal
 
 static void on_signal(int sig)
 {
+    int saved = errno; /* the interrupted code may be about to read it */
     if (sig == SIGHUP)
         reload_flag = 1;
     else
         quit_flag = 1;
     if (signal_kicks)
         em_handoff_kick(signal_kicks);
+    errno = saved;
 }
 
 /* ---- bus threads -------------------------------------------------------- */

@@ -4,9 +4,11 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dataset.h"
@@ -257,6 +259,57 @@ static void test_handoff_order_and_drop(void)
     em_handoff_release(&h);
 }
 
+struct waker {
+    struct em_handoff *h;
+    int push; /* 1: push a record, 0: only kick */
+};
+
+static void *wake_later(void *arg)
+{
+    struct waker *w = arg;
+    struct timespec ts = {0, 20 * 1000000};
+    nanosleep(&ts, NULL);
+    if (w->push)
+        em_handoff_push(w->h, "late", 4, NULL);
+    else
+        em_handoff_kick(w->h);
+    return NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A consumer asleep for up to a minute is woken by a push and by a kick (what the
+ * signal handler does). A lost wake-up would hold it the whole minute, so the
+ * bound below tells a lost one from a slow machine by a factor of a thousand. */
+static void test_handoff_wakes_sleeper(void)
+{
+    struct em_handoff h;
+    char buf[16];
+    pthread_t t;
+    CHECK(em_handoff_init(&h, 256) == 0);
+    for (int push = 1; push >= 0; push--) {
+        struct waker w = {&h, push};
+        double t0 = now_s();
+        CHECK(pthread_create(&t, NULL, wake_later, &w) == 0);
+        long n = em_handoff_pop(&h, buf, sizeof buf, 60000, NULL);
+        double took = now_s() - t0;
+        pthread_join(t, NULL);
+        CHECK_EQ_INT(n, push ? 4 : 0);
+        CHECK(took < 30);
+    }
+    /* A kick with nobody asleep ends the next wait at once; the ring stays empty. */
+    em_handoff_kick(&h);
+    double t0 = now_s();
+    CHECK_EQ_INT(em_handoff_pop(&h, buf, sizeof buf, 60000, NULL), 0);
+    CHECK(now_s() - t0 < 30);
+    em_handoff_release(&h);
+}
+
 int main(void)
 {
     RUN(test_message_shape);
@@ -266,5 +319,6 @@ int main(void)
     RUN(test_seq_resumes_without_gap);
     RUN(test_seq_after_power_cut_skips);
     RUN(test_handoff_order_and_drop);
+    RUN(test_handoff_wakes_sleeper);
     DONE();
 }
