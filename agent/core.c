@@ -472,12 +472,14 @@ static int loop_once(struct core *c, int64_t *last_service, int64_t *last_second
      * publisher whose confirmations are streaming in (a backlog draining) is
      * looked at again after STREAMING_SLEEP_US instead: its client reads its
      * socket only when called, and a millisecond's nap would empty its window. */
-    int wait = busy ? 0 : idle_wait_ms(c, em_mono_ms(), *last_second);
+    int awaiting = 0;
     for (size_t i = 0; i < c->npubs; i++)
         if (c->pubs[i].unresolved > 0) {
-            wait = busy ? 0 : 1;
+            awaiting = 1;
             spin |= c->pubs[i].streaming > 0;
         }
+    /* idle_wait_ms reads the spool's figures: not on every turn of a drain. */
+    int wait = busy ? 0 : awaiting ? 1 : idle_wait_ms(c, em_mono_ms(), *last_second);
     if (drain_handoff(c, spin ? 0 : wait) > 0)
         work = 1;
     int64_t now = em_mono_ms();
