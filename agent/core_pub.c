@@ -229,7 +229,8 @@ static void log_uplink(struct core *c, struct pubrt *p, int up)
         return;
     char pending[48] = "";
     st.pending = 0;
-    if (em_queue_stats(c->queue, p->idx, &st) == 0)
+    int st_ok = em_queue_stats(c->queue, p->idx, &st) == 0;
+    if (st_ok)
         snprintf(pending, sizeof pending, ", %lld pending", st.pending);
     p->drain_start = 0;
     if (up && st.pending > 0) {
@@ -241,7 +242,7 @@ static void log_uplink(struct core *c, struct pubrt *p, int up)
     else if (up)
         log_info("[pub:%s:%s] uplink back%s, draining", p->conf->type, p->conf->name, pending);
     if (up)
-        em_core_update_lane(c, p, NULL);
+        em_core_update_lane(c, p, st_ok ? &st : NULL);
     else if (p->was_up == -1)
         log_warnx("[pub:%s:%s] uplink not reachable since start, buffering%s", p->conf->type,
                   p->conf->name, pending);
