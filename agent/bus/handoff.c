@@ -117,9 +117,11 @@ long em_handoff_pop(struct em_handoff *h, void *out, size_t outlen, int timeout_
         h->sleeping = 1;
         pthread_mutex_unlock(&h->lock);
         struct pollfd pfd = {h->wake_fd, POLLIN, 0};
-        uint64_t count;
-        if (poll(&pfd, 1, timeout_ms) > 0 && read(h->wake_fd, &count, sizeof count) < 0)
-            count = 0; /* EAGAIN: another reader had it; nothing else to do */
+        if (poll(&pfd, 1, timeout_ms) > 0) {
+            uint64_t count;
+            ssize_t n = read(h->wake_fd, &count, sizeof count); /* back to 0 */
+            (void)n;
+        }
         pthread_mutex_lock(&h->lock);
         h->sleeping = 0;
     }
