@@ -211,8 +211,6 @@ lines_at_least() {
     [ "${n:-0}" -ge "$2" ]
 }
 
-# five_devices_conf FILE BUS: the five simulator models as units 1-5 of one bus,
-# as tests/sim/expected/ describes them.
 # subscribe PORT FILE: a QoS 1 subscriber to monitoring/# of the broker on PORT,
 # what it receives to FILE; returns once it had time to subscribe.
 subscribe() {
@@ -241,6 +239,8 @@ site_devices() {
     echo "[$d]"
 }
 
+# five_devices_conf FILE BUS: the five simulator models as units 1-5 of one bus,
+# as tests/sim/expected/ describes them.
 five_devices_conf() {
     write_conf "$1" "[
   {\"id\": \"mppt-1\", \"driver\": \"mppt\", \"profile\": \"epever-tracer\", \"bus\": \"$2\", \"unit\": 1},
