@@ -591,6 +591,8 @@ int em_core_run(const char *conf_path, int print)
         em_conf_free(c.conf);
         return 1;
     }
+    /* At once, so `edgemon queue` never answers with the previous run's figures. */
+    save_stats(&c, 0);
     log_info("edgemon %s started: agent '%s', %zu devices on %zu buses, %zu publishers, "
              "queue %s, boot %s",
              EM_VERSION, c.conf->agent.id, c.ndevs, c.nbuses, c.npubs,
