@@ -43,3 +43,20 @@ rc=$?
 cat "$T_TMP/check.txt"
 check every-seq-in-order test "$rc" -eq 0
 check enough-messages test "$(grep -c . "$T_TMP/sub.txt")" -ge 80
+
+# The previous run ended drained (pending 0 in its queue.json). A backlog added
+# while no agent runs must show as soon as the next agent has started, not a
+# second later when the file would first be rewritten.
+FILL=${JSONCMP%/jsoncmp}/fill # the build dir lib.sh uses
+stop_pid "$MOSQ_PID"
+"$FILL" "$T_TMP/c.json" 500 >/dev/null
+check fill-backlog test $? -eq 0
+start_agent /dev/null
+started_thrice() { test "$(grep -c 'started: agent' "$T_TMP/run.err")" -eq 3; }
+wait_for 10 started_thrice
+"$EDGEMON" queue -c "$T_TMP/c.json" >"$T_TMP/q3.json"
+pending=$(grep -o '"pending":[0-9]*' "$T_TMP/q3.json" | cut -d: -f2)
+check queue-at-start-shows-backlog test "${pending:-0}" -ge 500
+kill "$AGENT"
+wait "$AGENT"
+exit $T_FAILED
