@@ -52,9 +52,6 @@ static void pub_release(struct pub *p)
     if (p->held) {
         freeReplyObject(p->held);
     }
-    if (p->ahead) {
-        freeReplyObject(p->ahead);
-    }
 }
 
 static int add_pub(struct em_rqueue *q, const char *name, size_t len)
@@ -313,23 +310,21 @@ static int read_acks(struct em_rqueue *q, size_t nack)
 }
 
 /*
- * Parses the held XREADGROUP reply into out, from its first entry not handed out
- * yet and up to max entries (a read-ahead reply may hold more than the caller
- * asks for at once). Entries whose fields are nil were trimmed while pending
- * (already counted as dropped); their ids are acked here so they leave the PEL.
- * *nseen counts all entries including those, *last their last id.
+ * Parses an XREADGROUP reply into out. Entries whose fields are nil were trimmed
+ * while pending (already counted as dropped); their ids are acked here so they
+ * leave the PEL. *nseen counts all entries including those, *last their last id.
  */
-static int parse_read(struct em_rqueue *q, struct pub *p, struct em_rq_entry *out, size_t max,
-                      size_t *nseen, const char **last)
+static int parse_read(struct em_rqueue *q, struct pub *p, const redisReply *r,
+                      struct em_rq_entry *out, size_t max, size_t *nseen,
+                      const char **last)
 {
-    const redisReply *r = p->held, *ents;
+    const redisReply *ents;
     const char *gone[ACK_CHUNK];
     size_t gonelen[ACK_CHUNK], ngone = 0, nack = 0, i, j, n = 0;
 
     *nseen = 0;
     *last = NULL;
     if (r->type == REDIS_REPLY_NIL) {
-        p->held_total = 0;
         return 0;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
@@ -338,8 +333,7 @@ static int parse_read(struct em_rqueue *q, struct pub *p, struct em_rq_entry *ou
         goto proto;
     }
     ents = r->element[0]->element[1];
-    p->held_total = ents->elements;
-    for (i = p->held_next; i < ents->elements && n < max; i++) {
+    for (i = 0; i < ents->elements; i++) {
         const redisReply *e = ents->element[i], *f;
         struct em_rq_entry *o;
 
@@ -362,6 +356,9 @@ static int parse_read(struct em_rqueue *q, struct pub *p, struct em_rq_entry *ou
             gonelen[ngone++] = e->element[0]->len;
             continue;
         }
+        if (n == max) {
+            goto proto;
+        }
         o = &out[n];
         memset(o, 0, sizeof(*o));
         if (parse_id(e->element[0]->str, &o->id_ms, &o->id_seq) < 0) {
@@ -383,7 +380,6 @@ static int parse_read(struct em_rqueue *q, struct pub *p, struct em_rq_entry *ou
         }
         n++;
     }
-    p->held_next = i;
     if (ngone) {
         if (append_ack(q, p, gone, gonelen, ngone) < 0) {
             return -1;
@@ -403,89 +399,10 @@ proto:
     return -1;
 }
 
-/* Entries of a well-formed XREADGROUP reply, else 0. */
-static size_t reply_entries(const redisReply *r)
-{
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
-        r->element[0]->type != REDIS_REPLY_ARRAY || r->element[0]->elements != 2 ||
-        r->element[0]->element[1]->type != REDIS_REPLY_ARRAY) {
-        return 0;
-    }
-    return r->element[0]->element[1]->elements;
-}
-
-/* Read from Redis (so in the PEL) but not handed to the publisher yet. */
-static long long unsent_entries(const struct pub *p)
-{
-    size_t n = reply_entries(p->ahead);
-
-    if (p->held && !p->pel && p->held_next < p->held_total) {
-        n += p->held_total - p->held_next;
-    }
-    return (long long)n;
-}
-
-static void drop_held(struct pub *p)
-{
-    if (p->held) {
-        freeReplyObject(p->held);
-        p->held = NULL;
-    }
-    p->held_next = p->held_total = p->held_asked = 0;
-}
-
-/*
- * Sends the next XREADGROUP for pub without waiting for its reply: Redis builds
- * it while the caller publishes what it has, which during a drain would
- * otherwise leave the agent waiting on every read. Its entries enter the PEL now,
- * so whatever happens to the reply they are not lost: the PEL pass after a
- * reconnect or rewind delivers them.
- */
-static void read_ahead(struct em_rqueue *q, size_t pub, size_t count)
-{
-    struct pub *p = &q->pubs[pub];
-    int done = 0;
-
-    if (q->ahead_on || p->ahead || !q->c) {
-        return;
-    }
-    if (rq_append(q, "XREADGROUP GROUP %s %s COUNT %llu STREAMS %s >", p->name, q->agent,
-                  (unsigned long long)count, p->key) < 0) {
-        return;
-    }
-    while (!done) {
-        if (redisBufferWrite(q->c, &done) != REDIS_OK) {
-            rq_drop_conn(q, EIO);
-            return;
-        }
-    }
-    q->ahead_on = 1;
-    q->ahead_pub = pub;
-    p->ahead_asked = count;
-}
-
-/* The read-ahead reply for pub, if there is one: 1 and *r, 0 none, -1 error. */
-static int take_ahead(struct em_rqueue *q, size_t pub, redisReply **r, size_t *asked)
-{
-    struct pub *p = &q->pubs[pub];
-
-    if (q->ahead_on && q->ahead_pub == pub && rq_collect_ahead(q) < 0) {
-        return -1;
-    }
-    if (!p->ahead) {
-        return 0;
-    }
-    *r = p->ahead;
-    *asked = p->ahead_asked;
-    p->ahead = NULL;
-    return 1;
-}
-
 int em_rqueue_read(struct em_rqueue *q, size_t pub, struct em_rq_entry *out, size_t max)
 {
     struct pub *p;
     redisReply *r;
-    size_t asked;
     int regroup = 0, n, e;
 
     if (!q || pub >= q->npub || (max && !out)) {
@@ -493,20 +410,9 @@ int em_rqueue_read(struct em_rqueue *q, size_t pub, struct em_rq_entry *out, siz
         return -1;
     }
     p = &q->pubs[pub];
-    if (p->trimmed) {
-        /*
-         * Entries read but not handed out yet may be gone: let the PEL pass after
-         * the last one handed out bring the rest; it skips trimmed ones.
-         */
-        p->trimmed = 0;
-        if (!p->pel && (p->ahead || (q->ahead_on && q->ahead_pub == pub) ||
-                        p->held_next < p->held_total)) {
-            p->pel = 1;
-        }
-    }
-    /* Entries of the held reply not handed out yet stay in the PEL for the pass. */
-    if (p->pel || p->held_next >= p->held_total) {
-        drop_held(p);
+    if (p->held) {
+        freeReplyObject(p->held);
+        p->held = NULL;
     }
     p->caught_up = 0;
     if (max == 0) {
@@ -526,73 +432,48 @@ int em_rqueue_read(struct em_rqueue *q, size_t pub, struct em_rq_entry *out, siz
         size_t nseen;
         const char *last;
 
-        if (!p->held) {
-            if (p->pel) {
-                /* A read-ahead's entries are in the PEL too: the pass brings them. */
-                if ((e = take_ahead(q, pub, &r, &asked)) < 0) {
-                    return -1;
-                }
-                if (e) {
-                    freeReplyObject(r);
-                }
-            }
-            if (!p->group_ok && (e = make_group(q, p)) <= 0) {
-                return e;
-            }
-            asked = max;
-            e = p->pel ? 0 : take_ahead(q, pub, &r, &asked);
-            if (e < 0) {
-                return -1;
-            }
-            if (e == 0 &&
-                !(r = rq_command(q, "XREADGROUP GROUP %s %s COUNT %llu STREAMS %s %s", p->name,
-                                 q->agent, (unsigned long long)max, p->key,
-                                 p->pel ? p->cursor : ">"))) {
-                return -1;
-            }
-            if (rq_is_err(r, "NOGROUP") && ++regroup <= 2) {
-                /* The key or group vanished (FLUSHALL, a Redis without AOF restarted). */
-                freeReplyObject(r);
-                p->group_ok = 0;
-                continue;
-            }
-            if (r->type == REDIS_REPLY_ERROR) {
-                e = rq_reply_error(q, r, "XREADGROUP");
-                freeReplyObject(r);
-                errno = e;
-                return -1;
-            }
-            p->held = r;
-            p->held_next = 0;
-            p->held_asked = asked;
+        if (!p->group_ok && (e = make_group(q, p)) <= 0) {
+            return e;
         }
-        if ((n = parse_read(q, p, out, max, &nseen, &last)) < 0) {
-            drop_held(p);
+        r = rq_command(q, "XREADGROUP GROUP %s %s COUNT %llu STREAMS %s %s", p->name,
+                       q->agent, (unsigned long long)max, p->key,
+                       p->pel ? p->cursor : ">");
+        if (!r) {
             return -1;
         }
-        if (p->pel && nseen == 0) {
-            p->pel = 0; /* the PEL is drained: on to new entries */
-            drop_held(p);
+        if (rq_is_err(r, "NOGROUP") && ++regroup <= 2) {
+            /* The key or group vanished (FLUSHALL, a Redis without AOF restarted). */
+            freeReplyObject(r);
+            p->group_ok = 0;
             continue;
         }
-        if (nseen) {
+        if (r->type == REDIS_REPLY_ERROR) {
+            e = rq_reply_error(q, r, "XREADGROUP");
+            freeReplyObject(r);
+            errno = e;
+            return -1;
+        }
+        if ((n = parse_read(q, p, r, out, max, &nseen, &last)) < 0) {
+            freeReplyObject(r);
+            return -1;
+        }
+        if (p->pel) {
+            if (nseen == 0) {
+                p->pel = 0; /* the PEL is drained: on to new entries */
+                freeReplyObject(r);
+                continue;
+            }
             snprintf(p->cursor, sizeof(p->cursor), "%s", last);
         }
         if (n == 0) {
-            drop_held(p);
+            freeReplyObject(r);
             if (p->pel) {
                 continue; /* only trimmed entries so far: read on */
             }
             return 0;
         }
-        if (!p->pel && p->held_next >= p->held_total) {
-            /* A full reply means there is likely more: ask for it now. */
-            if (p->held_total >= p->held_asked) {
-                read_ahead(q, pub, max);
-            } else {
-                p->caught_up = 1;
-            }
-        }
+        p->held = r;
+        p->caught_up = !p->pel && (size_t)n < max;
         return n;
     }
 }
@@ -770,11 +651,7 @@ int em_rqueue_stats(struct em_rqueue *q, size_t pub, struct em_rq_stats *st)
     }
     /* XPENDING also counts trimmed ids still in the PEL; those are not pending. */
     if (rep[3]->type == REDIS_REPLY_ARRAY && rep[3]->elements > 0) {
-        /* Entries read ahead are in the PEL too, but not handed out yet. */
-        st->inflight = reply_ll(rep[3]->element[0]) - unsent_entries(p);
-        if (st->inflight < 0) {
-            st->inflight = 0;
-        }
+        st->inflight = reply_ll(rep[3]->element[0]);
         if (st->inflight > st->pending) {
             st->inflight = st->pending;
         }

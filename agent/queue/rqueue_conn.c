@@ -274,16 +274,6 @@ static int ctx_errno(const redisContext *c, int saved)
 /* Closes the connection and schedules the next attempt after a doubled backoff. */
 void rq_drop_conn(struct em_rqueue *q, int err)
 {
-    size_t i;
-
-    /* Read-ahead entries are in the PEL: the pass after the reconnect brings them. */
-    q->ahead_on = 0;
-    for (i = 0; i < q->npub; i++) {
-        if (q->pubs[i].ahead) {
-            freeReplyObject(q->pubs[i].ahead);
-            q->pubs[i].ahead = NULL;
-        }
-    }
     if (q->c) {
         if (q->c->err) {
             rq_set_err(q, "redis %s: %s", q->host ? q->host : q->unix_path, q->c->errstr);
@@ -353,33 +343,6 @@ int rq_append(struct em_rqueue *q, const char *fmt, ...)
     return rc;
 }
 
-/*
- * Takes the read-ahead reply off the wire and keeps it with its publisher: it
- * comes before any reply to a command sent after it. Returns 0, or -1 with the
- * connection closed.
- */
-int rq_collect_ahead(struct em_rqueue *q)
-{
-    struct pub *p;
-    void *r = NULL;
-
-    if (!q->ahead_on) {
-        return 0;
-    }
-    q->ahead_on = 0;
-    errno = 0;
-    if (!q->c || redisGetReply(q->c, &r) != REDIS_OK || !r) {
-        rq_drop_conn(q, q->c ? ctx_errno(q->c, errno) : ENOTCONN);
-        return -1;
-    }
-    p = &q->pubs[q->ahead_pub];
-    if (p->ahead) {
-        freeReplyObject(p->ahead);
-    }
-    p->ahead = r;
-    return 0;
-}
-
 /* Reads the next pipelined reply. A connection error closes the connection. */
 redisReply *rq_next_reply(struct em_rqueue *q)
 {
@@ -387,9 +350,6 @@ redisReply *rq_next_reply(struct em_rqueue *q)
 
     if (!q->c) {
         errno = ENOTCONN;
-        return NULL;
-    }
-    if (rq_collect_ahead(q) < 0) {
         return NULL;
     }
     errno = 0;

@@ -37,13 +37,7 @@ struct pub {
     char *key;                         /* edgemon:AGENT:q:NAME */
     char *field[EM_RQ_NREASONS];       /* NAME:REASON in the dropped hash */
     redisReply *held;                  /* the reply the last read's entries point into */
-    size_t held_next;                  /* its first entry not handed out yet */
-    size_t held_total;                 /* its entries */
-    size_t held_asked;                 /* the COUNT it was read with */
-    redisReply *ahead;                 /* a read-ahead reply, not parsed yet */
-    size_t ahead_asked;                /* its COUNT */
-    char cursor[ID_LEN];               /* last id handed out (the PEL pass resumes after it) */
-    int trimmed;                       /* a trim may have removed held or read-ahead entries */
+    char cursor[ID_LEN];               /* last PEL id handed out while pel is set */
     int pel;                           /* re-reading this consumer's pending entries */
     int caught_up;                     /* see em_rqueue_caught_up() */
     int group_ok;                      /* group known to exist on this connection */
@@ -77,8 +71,6 @@ struct em_rqueue {
     long backoff_ms;
     int64_t next_try_ms;
     int64_t last_age_trim_ms;
-    int ahead_on;     /* a read-ahead XREADGROUP's reply is still on the wire... */
-    size_t ahead_pub; /* ...for this publisher; the next reply read is its */
     char errbuf[256];
 };
 
@@ -102,8 +94,6 @@ int rq_reply_error(struct em_rqueue *q, const redisReply *r, const char *what);
 int rq_append(struct em_rqueue *q, const char *fmt, ...);
 
 redisReply *rq_next_reply(struct em_rqueue *q);
-
-int rq_collect_ahead(struct em_rqueue *q);
 
 redisReply *rq_command(struct em_rqueue *q, const char *fmt, ...);
 

@@ -22,7 +22,6 @@ static void count_drop(struct pub *p, enum em_rq_reason r, const redisReply *rep
 {
     if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0) {
         p->unsaved[r] += rep->integer;
-        p->trimmed = 1;
     }
 }
 

@@ -531,78 +531,6 @@ static void test_many_trimmed_pending_are_skipped(void)
     em_rqueue_close(q);
 }
 
-/*
- * A full read sends the next one ahead; the caller then asks for fewer, so one
- * reply is handed out over several reads. Entries read ahead are in Redis's PEL
- * but are not counted in flight until handed out.
- */
-static void test_read_ahead_handed_out_in_parts(void)
-{
-    static const char *const pubs[] = {"p"};
-    struct em_rqueue *q = open_q(&shared, "t-ahead", pubs, 1, 0, 0);
-    struct em_rq_entry e[16];
-    struct em_rq_stats st;
-    long next = 0;
-    int n, i, k;
-    static const int asks[] = {10, 4, 16, 16};
-    static const int gets[] = {10, 4, 6, 10};
-
-    CHECK(q != NULL);
-    CHECK_EQ_INT(push_range(q, 0, 30, 30, 100), 0);
-    for (k = 0; k < 4; k++) {
-        n = em_rqueue_read(q, 0, e, (size_t)asks[k]);
-        CHECK_EQ_INT(n, gets[k]);
-        for (i = 0; i < n; i++) {
-            CHECK_EQ_INT(msg_seq(&e[i]), next + i);
-        }
-        next += n > 0 ? n : 0;
-        CHECK_EQ_INT(em_rqueue_stats(q, 0, &st), 0);
-        CHECK_EQ_INT(st.inflight, next);
-        CHECK_EQ_INT(st.pending, 30);
-        /* Caught up only once a short reply is used up. */
-        CHECK_EQ_INT(em_rqueue_caught_up(q, 0), k == 3);
-    }
-    CHECK_EQ_INT(em_rqueue_read(q, 0, e, 16), 0);
-    CHECK_EQ_INT(em_rqueue_rewind(q, 0), 0);
-    CHECK_EQ_INT(em_rqueue_read(q, 0, e, 16), 16);
-    CHECK_EQ_INT(msg_seq(&e[0]), 0);
-    CHECK_EQ_INT(em_rqueue_ack(q, 0, e, 16), 0);
-    CHECK_EQ_INT(em_rqueue_read(q, 0, e, 16), 14);
-    CHECK_EQ_INT(msg_seq(&e[13]), 29);
-    CHECK_EQ_INT(em_rqueue_ack(q, 0, e, 14), 0);
-    CHECK_EQ_INT(em_rqueue_stats(q, 0, &st), 0);
-    CHECK_EQ_INT(st.pending, 0);
-    CHECK_EQ_INT(st.inflight, 0);
-    em_rqueue_close(q);
-}
-
-/* max_messages trims entries read ahead but not handed out: they are not sent. */
-static void test_trim_during_read_ahead(void)
-{
-    static const char *const pubs[] = {"p"};
-    struct em_rqueue *q = open_q(&shared, "t-ahead-trim", pubs, 1, 20, 0);
-    struct em_rq_entry e[16];
-    struct em_rq_stats st;
-    long seqs[64];
-    int i;
-
-    CHECK(q != NULL);
-    CHECK_EQ_INT(push_range(q, 0, 20, 20, 100), 0);
-    CHECK_EQ_INT(em_rqueue_read(q, 0, e, 10), 10); /* 0..9, and 10..19 read ahead */
-    CHECK_EQ_INT(em_rqueue_read(q, 0, e, 4), 4);   /* 10..13; 14..19 held */
-    CHECK_EQ_INT(msg_seq(&e[3]), 13);
-    CHECK_EQ_INT(push_range(q, 20, 35, 15, 100), 0); /* trims 0..14 */
-    CHECK_EQ_INT(em_rqueue_stats(q, 0, &st), 0);
-    CHECK_EQ_INT(st.dropped[EM_RQ_DROP_MAX_MESSAGES], 15);
-    CHECK_EQ_INT(drain(q, 0, seqs, 64, 1, 16), 20);
-    for (i = 0; i < 20; i++) {
-        CHECK_EQ_INT(seqs[i], 15 + i);
-    }
-    CHECK_EQ_INT(em_rqueue_stats(q, 0, &st), 0);
-    CHECK_EQ_INT(st.pending, 0);
-    em_rqueue_close(q);
-}
-
 static void test_max_age_trims_by_minid(void)
 {
     static const char *const pubs[] = {"old"};
@@ -880,42 +808,6 @@ static void test_timeout_survives_reconnect(void)
     em_rqueue_close(q);
 }
 
-/*
- * Redis dies with a read-ahead on the wire that it never answered. Nothing was
- * confirmed, so after the restart the PEL pass and the new reads bring every
- * entry once, in order.
- */
-static void test_redis_killed_during_read_ahead(void)
-{
-    static const char *const pubs[] = {"p"};
-    struct em_rq_entry e[16];
-    struct em_rqueue *q;
-    long seqs[64], n;
-    int i;
-
-    CHECK_EQ_INT(srv_start(&own[0], "yes", NULL), 0);
-    q = open_q(&own[0], "t-ahead-kill", pubs, 1, 0, 0);
-    CHECK(q != NULL);
-    CHECK_EQ_INT(push_range(q, 0, 30, 30, 100), 0);
-    CHECK_EQ_INT(em_rqueue_read(q, 0, e, 10), 10); /* 10..19 read ahead */
-    CHECK_EQ_INT(em_rqueue_read(q, 0, e, 4), 4);   /* 10..13 handed out, 14..19 held */
-    /* Handing out the held rest needs no reply, and sends the next read ahead. */
-    CHECK_EQ_INT(kill(own[0].pid, SIGSTOP), 0);
-    CHECK_EQ_INT(em_rqueue_read(q, 0, e, 6), 6);
-    CHECK_EQ_INT(msg_seq(&e[5]), 19);
-    srv_kill(&own[0], SIGKILL);
-    CHECK_EQ_INT(em_rqueue_read(q, 0, e, 16), -1);
-    CHECK_EQ_INT(em_rqueue_service(q), EM_RQ_EV_DOWN);
-    CHECK_EQ_INT(srv_start(&own[0], "yes", NULL), 0);
-    CHECK_EQ_INT(wait_event(q, 8000), EM_RQ_EV_UP);
-    n = drain(q, 0, seqs, 64, 1, 16);
-    CHECK_EQ_INT(n, 30);
-    for (i = 0; i < 30 && i < n; i++) {
-        CHECK_EQ_INT(seqs[i], i);
-    }
-    em_rqueue_close(q);
-}
-
 static void test_oom_drops_oldest(void)
 {
     static const char *const extra[] = {"--maxmemory", "2mb", "--maxmemory-policy",
@@ -1047,15 +939,12 @@ int main(void)
     RUN_T(test_restart_redelivers_pending_first);
     RUN_T(test_max_messages_counts_exactly);
     RUN_T(test_many_trimmed_pending_are_skipped);
-    RUN_T(test_read_ahead_handed_out_in_parts);
-    RUN_T(test_trim_during_read_ahead);
     RUN_T(test_max_age_trims_by_minid);
     RUN_T(test_discover_for_inspection);
     RUN_T(test_unix_socket_and_db);
     RUN_T(test_auth);
     RUN_T(test_redis_down_then_back);
     RUN_T(test_timeout_survives_reconnect);
-    RUN_T(test_redis_killed_during_read_ahead);
     RUN_T(test_oom_drops_oldest);
     srv_destroy(&shared);
     DONE();
