@@ -10,6 +10,7 @@ T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/edgemon-test.XXXXXX")
 EDGEMON=${EDGEMON:-$T_ROOT/edgemon}
 EDGEMON_SIM=${EDGEMON_SIM:-$T_ROOT/edgemon-sim}
 JSONCMP=${JSONCMP:-$T_ROOT/${B:-build}/tools/jsoncmp}
+FILL=${FILL:-$T_ROOT/${B:-build}/tools/fill} # adds readings to a queue with no agent running
 EXPECTED=$T_ROOT/tests/sim/expected
 T_PIDS=""
 T_FAILED=0

@@ -31,7 +31,7 @@ one_run() { # WINDOW
         "{\"backend\": \"redis\", \"url\": \"redis://127.0.0.1:$PR/0\", \"max_messages\": 10000000}" \
         "[{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PX\", \"qos\": 1, \"window\": $w}]"
     rm -rf "$T_TMP/state"
-    "${B:-build}/tools/fill" "$T_TMP/cell-$w.json" "$N" >/dev/null
+    "$FILL" "$T_TMP/cell-$w.json" "$N" >/dev/null
     t0=$(date +%s%N)
     "$EDGEMON" run -c "$T_TMP/cell-$w.json" 2>"$T_TMP/cell-$w.err" &
     local ag=$!

@@ -32,7 +32,7 @@ start_redis "$PR"
 start_mosquitto "$PM"
 write_conf "$T_TMP/drain.json" "[]" "{\"backend\": \"redis\", \"url\": \"redis://127.0.0.1:$PR/0\", \"max_messages\": 10000000}" \
     "[{\"name\": \"uplink\", \"type\": \"mqtt\", \"url\": \"mqtt://127.0.0.1:$PM\", \"qos\": 1, \"window\": 256}]"
-"${B:-build}/tools/fill" "$T_TMP/drain.json" "$N"
+"$FILL" "$T_TMP/drain.json" "$N"
 t0=$(date +%s%N)
 "$EDGEMON" run -c "$T_TMP/drain.json" 2>"$T_TMP/drain.err" &
 AG=$!
@@ -83,7 +83,7 @@ fake_drain() { # name publisher-json
         "[$pub]"
     sed -i "s|$T_TMP/state|$T_TMP/state-$name|" "$T_TMP/$name.json"
     redis-cli -h 127.0.0.1 -p "$PR" -n 1 FLUSHDB >/dev/null
-    "${B:-build}/tools/fill" "$T_TMP/$name.json" "$n"
+    "$FILL" "$T_TMP/$name.json" "$n"
     t0=$(date +%s%N)
     "$EDGEMON" run -c "$T_TMP/$name.json" 2>"$T_TMP/$name.err" &
     AG=$!

@@ -47,7 +47,6 @@ check enough-messages test "$(grep -c . "$T_TMP/sub.txt")" -ge 80
 # The previous run ended drained (pending 0 in its queue.json). A backlog added
 # while no agent runs must show as soon as the next agent has started, not a
 # second later when the file would first be rewritten.
-FILL=${JSONCMP%/jsoncmp}/fill # the build dir lib.sh uses
 stop_pid "$MOSQ_PID"
 "$FILL" "$T_TMP/c.json" 500 >/dev/null
 check fill-backlog test $? -eq 0

@@ -3,7 +3,6 @@
 # still reach the broker within ~2 s of being polled (the live lane), none lost and
 # none sent twice.
 . "$(dirname "$0")/../lib.sh"
-FILL=$T_ROOT/${B:-build}/tools/fill
 BACKLOG=${T106_BACKLOG:-150000}
 
 PS=$(free_port) PR=$(free_port) PM=$(free_port)

@@ -4,7 +4,6 @@
 # after the start, so a consumer sees the queue's order exactly (the default lane
 # would let fresh readings overtake the backlog: t106).
 . "$(dirname "$0")/../lib.sh"
-FILL=$T_ROOT/${B:-build}/tools/fill
 BACKLOG=${T107_BACKLOG:-60000}
 
 PS=$(free_port) PR=$(free_port) PM=$(free_port)
